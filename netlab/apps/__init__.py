@@ -1,0 +1,1 @@
+"""What runs inside pods and nodes: clients (ping, probes) and, later, servers."""

@@ -1,0 +1,120 @@
+"""The `netlab` command."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+USAGE_EPILOG = """commands:
+  netlab                        an interactive shell on the default lab (the TUI arrives later)
+  netlab exec [--lab FILE] -- CMD ...
+  netlab run [--lab FILE] SCRIPT
+  netlab trace [--lab FILE] FROM TO[:PORT] [--proto tcp|udp|icmp]
+"""
+
+
+def _load_lab(path: str | None):
+    from netlab.lab import Lab
+
+    return Lab.load(path) if path else Lab.default()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="netlab", description="A terminal lab for Kubernetes networking.",
+                                epilog=USAGE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=_version())
+    p.add_argument("--lab", help="lab file (YAML); default: the built-in two-node flannel lab")
+    sub = p.add_subparsers(dest="cmd")
+    e = sub.add_parser("exec", help="run one command in a fresh lab and exit with its code")
+    e.add_argument("--lab", dest="lab_sub")
+    e.add_argument("argv", nargs=argparse.REMAINDER)
+    r = sub.add_parser("run", help="run every line of a script in one lab")
+    r.add_argument("--lab", dest="lab_sub")
+    r.add_argument("script")
+    t = sub.add_parser("trace", help="print one packet's journey")
+    t.add_argument("--lab", dest="lab_sub")
+    t.add_argument("src")
+    t.add_argument("dst")
+    t.add_argument("--proto", choices=("tcp", "udp", "icmp"))
+    t.add_argument("-v", "--verbose", action="store_true")
+    sh = sub.add_parser("shell", help="an interactive shell on a lab")
+    sh.add_argument("--lab", dest="lab_sub")
+    return p
+
+
+def _version() -> str:
+    from netlab import __version__
+
+    return f"netlab {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as err:  # the one place that turns any error into one line
+        from netlab.yamlsrc import SourceError
+
+        if isinstance(err, SourceError):
+            print(f"netlab: {err}", file=sys.stderr)
+            return 2
+        print(f"netlab: internal error: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    lab_path = getattr(args, "lab_sub", None) or args.lab
+    if args.cmd == "exec":
+        cmd = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+        if not cmd:
+            parser.error("exec: give a command after --")
+        lab = _load_lab(lab_path)
+        import shlex
+
+        line = cmd[0] if len(cmd) == 1 else " ".join(shlex.quote(a) for a in cmd)
+        result = lab.session.run(line)
+        sys.stdout.write(result.output)
+        return result.exit_code
+    if args.cmd == "run":
+        try:
+            with open(args.script, encoding="utf-8") as fh:
+                lines = fh.read().splitlines()
+        except OSError as err:
+            print(f"netlab: {args.script}: {err.strerror}", file=sys.stderr)
+            return 2
+        lab = _load_lab(lab_path)
+        code = 0
+        for line in lines:
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            sys.stdout.write(f"$ {line}\n")
+            result = lab.session.run(line)
+            sys.stdout.write(result.output)
+            code = result.exit_code
+        return code
+    if args.cmd == "trace":
+        from netlab.shell.cmd_trace import render_traces
+        from netlab.shell.probe import ProbeError, send_probe
+
+        lab = _load_lab(lab_path)
+        proto = args.proto
+        try:
+            traces, _ = send_probe(lab, args.src, args.dst, proto=proto or "icmp")
+        except ProbeError as err:
+            print(f"netlab trace: {err}", file=sys.stderr)
+            return 2
+        sys.stdout.write(render_traces(traces, args.verbose))
+        return 0 if traces and traces[0].delivered else 1
+    from netlab.repl import repl
+
+    return repl(_load_lab(lab_path))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

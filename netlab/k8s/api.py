@@ -1,0 +1,116 @@
+"""The API store: objects by kind, namespace and name, with watch callbacks.
+
+Objects are plain manifests (dicts), as the API server keeps them. The store adds
+metadata the server owns (uid, resourceVersion, creationTimestamp) and tells
+watchers about every change, so controllers react the way they do upstream.
+"""
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+CLUSTER_SCOPED = {"Node", "Namespace", "IngressClass", "PersistentVolume", "ClusterRole"}
+ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
+
+
+class ApiError(Exception):
+    """An API server error, worded as kubectl prints it."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass
+class Event:
+    type: str
+    obj: dict
+    old: dict | None = None
+
+
+def key_of(obj: dict) -> tuple[str, str, str]:
+    meta = obj.get("metadata", {})
+    kind = obj["kind"]
+    ns = "" if kind in CLUSTER_SCOPED else meta.get("namespace", "default")
+    return kind, ns, meta["name"]
+
+
+class ApiStore:
+    def __init__(self, clock: Callable[[], float], rng) -> None:
+        self._clock = clock
+        self._rng = rng
+        self.objects: dict[tuple[str, str, str], dict] = {}
+        self._watchers: list[tuple[set[str] | None, Callable[[Event], None]]] = []
+        self._rv = 0
+
+    def watch(self, kinds: set[str] | None, fn: Callable[[Event], None]) -> None:
+        self._watchers.append((kinds, fn))
+
+    def _notify(self, event: Event) -> None:
+        kind = event.obj["kind"]
+        for kinds, fn in list(self._watchers):
+            if kinds is None or kind in kinds:
+                fn(event)
+
+    def _stamp(self, obj: dict) -> None:
+        self._rv += 1
+        obj["metadata"]["resourceVersion"] = str(self._rv)
+
+    def create(self, obj: dict) -> dict:
+        obj = copy.deepcopy(obj)
+        meta = obj.setdefault("metadata", {})
+        kind = obj["kind"]
+        if kind not in CLUSTER_SCOPED:
+            meta.setdefault("namespace", "default")
+            ns = meta["namespace"]
+            if kind != "Namespace" and ("Namespace", "", ns) not in self.objects:
+                raise ApiError(f'Error from server (NotFound): namespaces "{ns}" not found')
+        key = key_of(obj)
+        if key in self.objects:
+            raise ApiError(f'Error from server (AlreadyExists): {plural(kind)} "{key[2]}" already exists')
+        meta["uid"] = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+        meta["creationTimestamp"] = self._clock()
+        self._stamp(obj)
+        self.objects[key] = obj
+        self._notify(Event(ADDED, obj))
+        return obj
+
+    def update(self, obj: dict) -> dict:
+        key = key_of(obj)
+        old = self.objects.get(key)
+        if old is None:
+            raise ApiError(f'Error from server (NotFound): {plural(obj["kind"])} "{key[2]}" not found')
+        obj = copy.deepcopy(obj)
+        for field in ("uid", "creationTimestamp"):
+            obj["metadata"][field] = old["metadata"][field]
+        self._stamp(obj)
+        self.objects[key] = obj
+        self._notify(Event(MODIFIED, obj, old))
+        return obj
+
+    def delete(self, kind: str, namespace: str, name: str) -> dict:
+        key = (kind, "" if kind in CLUSTER_SCOPED else namespace, name)
+        obj = self.objects.pop(key, None)
+        if obj is None:
+            raise ApiError(f'Error from server (NotFound): {plural(kind)} "{name}" not found')
+        self._notify(Event(DELETED, obj))
+        return obj
+
+    def get(self, kind: str, namespace: str, name: str) -> dict | None:
+        return self.objects.get((kind, "" if kind in CLUSTER_SCOPED else namespace, name))
+
+    def list(self, kind: str, namespace: str | None = None) -> list[dict]:
+        out = [o for (k, ns, _), o in self.objects.items() if k == kind and (namespace is None or ns == namespace)]
+        out.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        return out
+
+
+PLURALS = {"Endpoints": "endpoints", "Ingress": "ingresses", "IngressClass": "ingressclasses",
+           "NetworkPolicy": "networkpolicies"}
+
+
+def plural(kind: str) -> str:
+    return PLURALS.get(kind, kind.lower() + "s")

@@ -1,0 +1,146 @@
+"""A cluster built from a LabSpec: the underlay, the nodes, the control plane and
+the agents on each node, wired to one API store."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netlab.k8s.api import ADDED, DELETED, MODIFIED, ApiError, ApiStore, Event
+from netlab.k8s.cni import BridgeCni
+from netlab.k8s.flannel import Flanneld, Lease
+from netlab.k8s.kubelet import Kubelet
+from netlab.k8s.workloads import DeploymentController, Scheduler
+from netlab.net import topology
+from netlab.net.addr import fmt_ip, fmt_prefix
+from netlab.net.netns import NetNS
+from netlab.net.world import Dataplane
+from netlab.spec import LabSpec, NodeSpec
+
+KUBE_VERSION = "v1.30.2"
+OS_IMAGE = "Ubuntu 22.04.4 LTS"
+KERNEL = "5.15.0-105-generic"
+RUNTIME = "containerd://1.7.12"
+SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+
+
+@dataclass
+class NodeState:
+    spec: NodeSpec
+    ns: NetNS
+    eth0: object
+    cni: BridgeCni
+    flannel: Flanneld | None
+    kubelet: Kubelet
+
+
+class Cluster:
+    def __init__(self, world: Dataplane, spec: LabSpec) -> None:
+        self.world = world
+        self.spec = spec
+        self.api = ApiStore(lambda: world.clock, world.rng)
+        self.nodes: dict[str, NodeState] = {}
+        self.pod_ns: dict[str, NetNS] = {}
+        self.router: NetNS | None = None
+        self._build_underlay()
+        for name in SYSTEM_NAMESPACES:
+            self.api.create({"apiVersion": "v1", "kind": "Namespace",
+                             "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}}})
+        for node_spec in spec.nodes:
+            self._add_node(node_spec)
+        for node in self.nodes.values():
+            if node.flannel is not None:
+                for other in self.nodes.values():
+                    if other is not node and other.flannel is not None:
+                        node.flannel.add_peer(other.flannel.lease)
+        self.scheduler = Scheduler(self.api, [n.name for n in spec.nodes])
+        self.deployments = DeploymentController(self.api, world.rng)
+        self.api.watch({"Pod"}, self._on_pod)
+
+    # -- the underlay ----------------------------------------------------------
+    def _build_underlay(self) -> None:
+        world = self.world
+        router = world.add_netns("router", hostname="gateway", kind="router")
+        router.sysctl["net.ipv4.ip_forward"] = "1"
+        for i, subnet in enumerate(self.spec.subnets):
+            seg = world.add_segment(subnet.name, fmt_prefix(*subnet.cidr))
+            topology.attach_nic(router, seg, subnet.gateway, subnet.cidr[1], name=f"eth{i}")
+        self.router = router
+
+    def _add_node(self, node_spec: NodeSpec) -> NodeState:
+        world = self.world
+        spec = self.spec
+        subnet = next(s for s in spec.subnets if s.name == node_spec.subnet)
+        ns = world.add_netns(node_spec.name, hostname=_hostname(node_spec.name), kind="node")
+        ns.sysctl["net.ipv4.ip_forward"] = "1"
+        ns.sysctl["net.bridge.bridge-nf-call-iptables"] = "1"
+        ns.sysctl["net.bridge.bridge-nf-call-ip6tables"] = "1"
+        eth0 = topology.attach_nic(ns, world.segments[subnet.name], node_spec.ip, subnet.cidr[1], metric=100)
+        topology.add_default_route(ns, subnet.gateway, eth0, metric=100, proto="static")
+        ns.files["/etc/hostname"] = _hostname(node_spec.name) + "\n"
+        ns.files["/etc/hosts"] = (f"127.0.0.1\tlocalhost\n{fmt_ip(node_spec.ip)}\t{_hostname(node_spec.name)}\n"
+                                  f"{fmt_ip(subnet.gateway)}\tgateway\n")
+        flannel = None
+        mtu = eth0.mtu
+        if spec.cni.plugin == "flannel":
+            flannel = Flanneld(ns, spec.cni, spec.pod_cidr, Lease(node_spec.name, node_spec.ip, node_spec.pod_cidr, None), eth0)
+            flannel.start()
+            mtu = flannel.mtu
+        cni = BridgeCni(ns, spec.cni.bridge, node_spec.pod_cidr, mtu, docker_style=spec.cni.bridge == "docker0")
+        cni.ensure_bridge()
+        state = NodeState(node_spec, ns, eth0, cni, flannel, Kubelet(self, node_spec.name))
+        self.nodes[node_spec.name] = state
+        labels = {"kubernetes.io/hostname": node_spec.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}
+        if node_spec.name == spec.nodes[0].name:
+            labels["node-role.kubernetes.io/control-plane"] = ""
+        labels.update(dict(node_spec.labels))
+        self.api.create({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": node_spec.name, "labels": labels},
+            "spec": {"podCIDR": fmt_prefix(*node_spec.pod_cidr), "podCIDRs": [fmt_prefix(*node_spec.pod_cidr)]},
+            "status": {"addresses": [{"type": "InternalIP", "address": fmt_ip(node_spec.ip)},
+                                     {"type": "Hostname", "address": _hostname(node_spec.name)}],
+                       "conditions": [{"type": "Ready", "status": "True"}],
+                       "nodeInfo": {"kubeletVersion": KUBE_VERSION, "osImage": OS_IMAGE, "kernelVersion": KERNEL,
+                                    "containerRuntimeVersion": RUNTIME}},
+        })
+        return state
+
+    # -- pods ------------------------------------------------------------------
+    def _on_pod(self, event: Event) -> None:
+        pod = event.obj
+        if event.type == ADDED:
+            node = self.scheduler.choose(pod)
+            if node is None or node not in self.nodes:
+                pod["status"] = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+                                                                     "reason": "Unschedulable"}]}
+                return
+            pod.setdefault("spec", {})["nodeName"] = node
+            self.nodes[node].kubelet.run_pod(pod)
+        elif event.type == DELETED:
+            node = pod.get("spec", {}).get("nodeName")
+            if node in self.nodes:
+                self.nodes[node].kubelet.kill_pod(pod)
+
+    def pod_namespace(self, key: str) -> NetNS | None:
+        return self.pod_ns.get(key)
+
+    def apply(self, obj: dict) -> tuple[dict, str]:
+        """Create or replace an object; returns it and what happened ("created"/"configured"/"unchanged")."""
+        kind = obj.get("kind")
+        meta = obj.get("metadata") or {}
+        ns = meta.get("namespace", "default")
+        existing = self.api.get(kind, ns, meta.get("name", ""))
+        if existing is None:
+            return self.api.create(obj), "created"
+        if all(existing.get(k) == v for k, v in obj.items() if k not in ("metadata", "status")):
+            return existing, "unchanged"
+        merged = dict(existing)
+        merged.update({k: v for k, v in obj.items() if k != "status"})
+        merged["metadata"] = {**existing["metadata"], **meta}
+        return self.api.update(merged), "configured"
+
+
+def _hostname(node_name: str) -> str:
+    return node_name
+
+
+__all__ = ["Cluster", "ApiError", "MODIFIED"]

@@ -1,0 +1,60 @@
+"""kubelet: runs a node's pods. For each pod bound to its node it makes a network
+namespace, calls the CNI plugin, writes the pod's files, and reports status."""
+from __future__ import annotations
+
+from netlab.net.addr import fmt_ip
+from netlab.net.netns import NetNS
+
+
+class Kubelet:
+    def __init__(self, cluster, node_name: str) -> None:
+        self.cluster = cluster
+        self.node_name = node_name
+        self.pods: dict[str, NetNS] = {}  # pod key -> sandbox namespace
+
+    def run_pod(self, pod: dict) -> None:
+        cluster = self.cluster
+        meta = pod["metadata"]
+        key = f"{meta.get('namespace', 'default')}/{meta['name']}"
+        node = cluster.nodes[self.node_name]
+        spec = pod.get("spec", {})
+        if spec.get("hostNetwork"):
+            ns, ip = node.ns, node.spec.ip
+        else:
+            world = cluster.world
+            display = meta["name"] if meta.get("namespace", "default") == "default" else key
+            ns = world.add_netns(display, hostname=meta["name"], kind="pod")
+            ns.netns_name = "cni-" + "-".join("".join(world.rng.choice("0123456789abcdef") for _ in range(n)) for n in (8, 4, 4, 4, 12))
+            ns.pod_key = key
+            ip, host_if = node.cni.add(ns, key)
+            ns.files["/etc/hostname"] = meta["name"] + "\n"
+            ns.files["/etc/hosts"] = (
+                "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                "fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
+                f"{fmt_ip(ip)}\t{meta['name']}\n")
+        self.pods[key] = ns
+        cluster.pod_ns[key] = ns
+        containers = spec.get("containers", [])
+        pod["status"] = {
+            "phase": "Running",
+            "hostIP": fmt_ip(node.spec.ip),
+            "podIP": fmt_ip(ip),
+            "podIPs": [{"ip": fmt_ip(ip)}],
+            "startTime": cluster.world.clock,
+            "conditions": [{"type": t, "status": "True"} for t in ("Initialized", "Ready", "ContainersReady", "PodScheduled")],
+            "containerStatuses": [{"name": c.get("name", "main"), "ready": True, "restartCount": 0,
+                                   "image": c.get("image", ""), "state": {"running": {}}} for c in containers],
+        }
+
+    def kill_pod(self, pod: dict) -> None:
+        meta = pod["metadata"]
+        key = f"{meta.get('namespace', 'default')}/{meta['name']}"
+        ns = self.pods.pop(key, None)
+        self.cluster.pod_ns.pop(key, None)
+        if ns is None or ns is self.cluster.nodes[self.node_name].ns:
+            return
+        from netlab.net.addr import parse_ip
+
+        ip_text = pod.get("status", {}).get("podIP")
+        self.cluster.nodes[self.node_name].cni.delete(ns, parse_ip(ip_text) if ip_text else None)
+        self.cluster.world.remove_netns(ns.name)

@@ -1,0 +1,105 @@
+"""Scheduler and Deployment controller.
+
+Scheduling is deterministic: `nodeName` wins, then `nodeSelector` filters, then the
+node with the fewest pods (ties to the node listed first) — an even spread in
+creation order. Deployment pods are named `<deployment>-<pod-template-hash>-<5>`
+like a Deployment → ReplicaSet → Pod chain names them.
+"""
+from __future__ import annotations
+
+import copy
+
+from netlab.k8s.api import ADDED, DELETED, MODIFIED, ApiError, ApiStore, Event
+from netlab.k8s.names import pod_template_hash, random_suffix
+
+
+class Scheduler:
+    def __init__(self, api: ApiStore, node_order: list[str]) -> None:
+        self.api = api
+        self.node_order = node_order
+
+    def choose(self, pod: dict) -> str | None:
+        spec = pod.get("spec", {})
+        if spec.get("nodeName"):
+            return spec["nodeName"]
+        selector = spec.get("nodeSelector") or {}
+        counts = {n: 0 for n in self.node_order}
+        for p in self.api.list("Pod"):
+            node = p.get("spec", {}).get("nodeName")
+            if node in counts:
+                counts[node] += 1
+        best = None
+        for name in self.node_order:
+            node = self.api.get("Node", "", name)
+            labels = (node or {}).get("metadata", {}).get("labels", {})
+            if any(labels.get(k) != str(v) for k, v in selector.items()):
+                continue
+            if best is None or counts[name] < counts[best]:
+                best = name
+        return best
+
+
+class DeploymentController:
+    """Keeps `spec.replicas` pods of each Deployment's current template."""
+
+    def __init__(self, api: ApiStore, rng) -> None:
+        self.api = api
+        self.rng = rng
+        api.watch({"Deployment"}, self.on_event)
+
+    def on_event(self, event: Event) -> None:
+        if event.type == DELETED:
+            self._scale(event.obj, 0, all_hashes=True)
+            return
+        if event.type in (ADDED, MODIFIED):
+            self.sync(event.obj)
+
+    def pods_of(self, dep: dict) -> list[dict]:
+        ns = dep["metadata"].get("namespace", "default")
+        owner = dep["metadata"]["name"]
+        return [p for p in self.api.list("Pod", ns)
+                if p["metadata"].get("labels", {}).get("netlab.io/deployment") == owner]
+
+    def sync(self, dep: dict) -> None:
+        template = dep.get("spec", {}).get("template", {})
+        tmpl_hash = pod_template_hash(template)
+        ns = dep["metadata"].get("namespace", "default")
+        name = dep["metadata"]["name"]
+        # Pods of an older template are replaced (a rolling update that finishes at once).
+        for pod in self.pods_of(dep):
+            if pod["metadata"]["labels"].get("pod-template-hash") != tmpl_hash:
+                self.api.delete("Pod", ns, pod["metadata"]["name"])
+        want = int(dep.get("spec", {}).get("replicas", 1))
+        self._scale(dep, want, tmpl_hash=tmpl_hash)
+        have = len(self.pods_of(dep))
+        status = {"replicas": have, "readyReplicas": have, "availableReplicas": have, "updatedReplicas": have,
+                  "observedGeneration": 1}
+        current = self.api.get("Deployment", ns, name)
+        if current is not None and current.get("status") != status:
+            current["status"] = status  # status is written in place: no spec change to react to
+
+    def _scale(self, dep: dict, want: int, *, tmpl_hash: str = "", all_hashes: bool = False) -> None:
+        ns = dep["metadata"].get("namespace", "default")
+        name = dep["metadata"]["name"]
+        pods = self.pods_of(dep)
+        while len(pods) > want:
+            victim = pods.pop()  # newest first, as the ReplicaSet controller ranks them
+            try:
+                self.api.delete("Pod", ns, victim["metadata"]["name"])
+            except ApiError:
+                pass
+        template = dep.get("spec", {}).get("template", {})
+        while len(pods) < want:
+            while True:
+                pod_name = f"{name}-{tmpl_hash}-{random_suffix(self.rng)}"
+                if self.api.get("Pod", ns, pod_name) is None:
+                    break
+            meta = copy.deepcopy(template.get("metadata", {}))
+            labels = meta.setdefault("labels", {})
+            labels["pod-template-hash"] = tmpl_hash
+            labels["netlab.io/deployment"] = name
+            pod = {"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {**meta, "name": pod_name, "namespace": ns,
+                                "ownerReferences": [{"kind": "ReplicaSet", "name": f"{name}-{tmpl_hash}"}]},
+                   "spec": copy.deepcopy(template.get("spec", {}))}
+            pods.append(self.api.create(pod))

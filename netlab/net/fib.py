@@ -1,0 +1,191 @@
+"""The routing tables (FIB) and the policy rules that order them.
+
+Lookup is longest-prefix match as the kernel's fib_trie answers it: the longest
+prefix that has a usable route wins; among routes for the same prefix the lowest
+metric wins. Route types blackhole/unreachable/prohibit stop the lookup with an
+error, exactly where Linux stops it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from netlab.net.addr import fmt_ip, mask
+from netlab.net.errors import EEXIST, ESRCH, NetError
+
+RT_TABLE_MAIN = 254
+RT_TABLE_LOCAL = 255
+RT_TABLE_DEFAULT = 253
+TABLE_NAMES = {RT_TABLE_MAIN: "main", RT_TABLE_LOCAL: "local", RT_TABLE_DEFAULT: "default"}
+TABLE_IDS = {v: k for k, v in TABLE_NAMES.items()}
+
+SCOPE_UNIVERSE = 0
+SCOPE_LINK = 253
+SCOPE_HOST = 254
+SCOPE_NAMES = {SCOPE_UNIVERSE: "global", SCOPE_LINK: "link", SCOPE_HOST: "host", 200: "site", 255: "nowhere"}
+SCOPE_IDS = {"global": 0, "universe": 0, "link": 253, "host": 254, "site": 200, "nowhere": 255}
+
+UNICAST, LOCAL, BROADCAST, BLACKHOLE, UNREACHABLE, PROHIBIT, THROW = (
+    "unicast", "local", "broadcast", "blackhole", "unreachable", "prohibit", "throw")
+ROUTE_TYPES = (UNICAST, LOCAL, BROADCAST, BLACKHOLE, UNREACHABLE, PROHIBIT, THROW, "anycast", "multicast", "nat")
+ERROR_TYPES = (BLACKHOLE, UNREACHABLE, PROHIBIT)
+
+PROTO_NAMES = {0: "unspec", 1: "redirect", 2: "kernel", 3: "boot", 4: "static", 16: "dhcp"}
+
+
+@dataclass(slots=True, eq=False)
+class Route:
+    dst: int
+    plen: int
+    type: str = UNICAST
+    dev: object = None  # Device or None (error routes)
+    gateway: int | None = None
+    metric: int = 0
+    table: int = RT_TABLE_MAIN
+    proto: str = "boot"
+    scope: int = SCOPE_UNIVERSE
+    src: int | None = None
+    onlink: bool = False
+    mtu: int = 0
+
+    def key(self) -> tuple:
+        # What makes two routes "the same" for add/replace/del (fib_find_alias).
+        return (self.table, self.dst, self.plen, self.metric)
+
+    def describe(self) -> str:
+        """Compact one-line form used by traces: the `ip route` text without table noise."""
+        from netlab.net.route_text import format_route
+
+        return format_route(self, show_table=self.table not in (RT_TABLE_MAIN,)).strip()
+
+
+@dataclass
+class Table:
+    id: int
+    # plen -> {network: [routes sorted by metric]}
+    by_plen: dict[int, dict[int, list[Route]]] = field(default_factory=dict)
+    plens: list[int] = field(default_factory=list)  # descending, only non-empty
+
+    def insert(self, route: Route) -> None:
+        bucket = self.by_plen.setdefault(route.plen, {})
+        routes = bucket.setdefault(route.dst, [])
+        routes.append(route)
+        routes.sort(key=lambda r: r.metric)
+        if route.plen not in self.plens:
+            self.plens.append(route.plen)
+            self.plens.sort(reverse=True)
+
+    def remove(self, route: Route) -> None:
+        bucket = self.by_plen[route.plen]
+        routes = bucket[route.dst]
+        routes.remove(route)
+        if not routes:
+            del bucket[route.dst]
+            if not bucket:
+                del self.by_plen[route.plen]
+                self.plens.remove(route.plen)
+
+    def find(self, dst: int, plen: int, metric: int | None = None) -> list[Route]:
+        routes = self.by_plen.get(plen, {}).get(dst, [])
+        if metric is None:
+            return list(routes)
+        return [r for r in routes if r.metric == metric]
+
+    def lookup(self, addr: int, oif=None) -> Route | None:
+        """Longest usable prefix containing addr (optionally only routes out of `oif`)."""
+        for plen in self.plens:
+            routes = self.by_plen[plen].get(addr & mask(plen) if plen else 0)
+            if routes:
+                for route in routes:
+                    if route.dev is not None and not route.dev.is_up:
+                        continue  # a dead nexthop: fib_trie backtracks
+                    if oif is not None and route.type == UNICAST and route.dev is not oif:
+                        continue
+                    return route
+        return None
+
+    def routes(self) -> list[Route]:
+        """All routes in the order `ip route show` dumps them (key ascending, longer prefix first)."""
+        out = []
+        for plen, bucket in self.by_plen.items():
+            for routes in bucket.values():
+                out.extend(routes)
+        out.sort(key=lambda r: (r.dst, -r.plen, r.metric))
+        return out
+
+    def __len__(self) -> int:
+        return sum(len(rs) for b in self.by_plen.values() for rs in b.values())
+
+
+@dataclass(slots=True)
+class Rule:
+    priority: int
+    table: int
+
+
+class Fib:
+    """Tables plus the policy rules (`ip rule`) that say in which order to ask them."""
+
+    def __init__(self) -> None:
+        self.tables: dict[int, Table] = {RT_TABLE_LOCAL: Table(RT_TABLE_LOCAL), RT_TABLE_MAIN: Table(RT_TABLE_MAIN)}
+        self.rules = [Rule(0, RT_TABLE_LOCAL), Rule(32766, RT_TABLE_MAIN), Rule(32767, RT_TABLE_DEFAULT)]
+        self.version = 0  # bumped on every change; callers cache on it
+
+    def table(self, table_id: int, create: bool = False) -> Table | None:
+        t = self.tables.get(table_id)
+        if t is None and create:
+            t = self.tables[table_id] = Table(table_id)
+        return t
+
+    def add(self, route: Route, *, replace: bool = False, append: bool = False) -> None:
+        table = self.table(route.table, create=True)
+        same = table.find(route.dst, route.plen, route.metric)
+        if same and not append:
+            if not replace:
+                raise NetError(EEXIST)
+            for old in same:
+                table.remove(old)
+        table.insert(route)
+        self.version += 1
+
+    def delete(self, match) -> Route:
+        """Delete the first route `match(route)` accepts, or fail as `ip route del` does."""
+        for table in self.tables.values():
+            for route in table.routes():
+                if match(route):
+                    table.remove(route)
+                    self.version += 1
+                    return route
+        raise NetError(ESRCH)
+
+    def remove(self, route: Route) -> None:
+        self.tables[route.table].remove(route)
+        self.version += 1
+
+    def flush_dev(self, dev) -> list[Route]:
+        """Drop every route through `dev` (the kernel does this when a link goes down)."""
+        gone = [r for t in self.tables.values() for r in t.routes() if r.dev is dev]
+        for route in gone:
+            self.tables[route.table].remove(route)
+        if gone:
+            self.version += 1
+        return gone
+
+    def lookup(self, addr: int, oif=None) -> Route | None:
+        """fib_lookup: ask the tables in rule order; the first answer (of any type) wins."""
+        for rule in self.rules:
+            table = self.tables.get(rule.table)
+            if table is None:
+                continue
+            route = table.lookup(addr, oif)
+            if route is not None:
+                if route.type == THROW:
+                    continue
+                return route
+        return None
+
+    def all_routes(self) -> list[Route]:
+        return [r for t in self.tables.values() for r in t.routes()]
+
+
+def describe_gateway(route: Route) -> str:
+    return fmt_ip(route.gateway) if route.gateway is not None else "0.0.0.0"

@@ -1,0 +1,133 @@
+"""kubectl: argument parsing shared by every verb, and the dispatch to verbs."""
+from __future__ import annotations
+
+import shlex
+
+from netlab.k8s.api import plural
+from netlab.shell.kubectl.get import ALIASES, run_get
+from netlab.shell.registry import Invocation, command
+
+NOT_CONFIGURED = "The connection to the server localhost:8080 was refused - did you specify the right host or port?"
+
+
+def parse_common(args: list[str]):
+    """Split kubectl's global flags from positional arguments. Returns (opts, positional, after --)."""
+    opts = {"namespace": None, "all_ns": False, "output": None, "selector": None, "container": None}
+    pos, rest = [], []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            rest = args[i + 1:]
+            break
+        value = None
+        if a.startswith("--") and "=" in a:
+            a, value = a.split("=", 1)
+        def take():
+            nonlocal i
+            if value is not None:
+                return value
+            if i + 1 >= len(args):
+                raise ValueError(f"error: flag needs an argument: '{a.lstrip('-')[:1] if not a.startswith('--') else a}' in {a}")
+            i += 1
+            return args[i]
+        if a in ("-n", "--namespace"):
+            opts["namespace"] = take()
+        elif a in ("-A", "--all-namespaces"):
+            opts["all_ns"] = True
+        elif a in ("-o", "--output"):
+            opts["output"] = take()
+        elif a.startswith("-o") and len(a) > 2:
+            opts["output"] = a[2:]
+        elif a in ("-l", "--selector"):
+            opts["selector"] = take()
+        elif a in ("-c", "--container"):
+            opts["container"] = take()
+        elif a in ("-i", "-t", "-it", "-ti", "--stdin", "--tty"):
+            opts["tty"] = True
+        elif a.startswith("-") and len(a) > 1:
+            raise ValueError(f"error: unknown flag: {a}")
+        else:
+            pos.append(a)
+        i += 1
+    return opts, pos, rest
+
+
+@command("kubectl", where=("node",), summary="control the cluster")
+def kubectl(inv: Invocation) -> int:
+    if not inv.ctx.kubectl:
+        return inv.fail(NOT_CONFIGURED, 1)
+    args = inv.argv[1:]
+    if not args:
+        return inv.fail("kubectl controls the Kubernetes cluster manager.\n\nUsage:\n  kubectl [flags] [options]", 0)
+    verb, rest = args[0], args[1:]
+    try:
+        opts, pos, after = parse_common(rest)
+    except ValueError as err:
+        return inv.fail(str(err) + "\nSee 'kubectl " + verb + " --help' for usage.", 1)
+    namespace = opts["namespace"] or "default"
+    api = inv.lab.cluster.api
+    if verb == "get":
+        if not pos:
+            return inv.fail("You must specify the type of resource to get. Use \"kubectl api-resources\" for a complete list of supported resources.\n\n"
+                            "error: Required resource not specified.", 1)
+        kinds = pos[0].split(",")
+        names = pos[1:]
+        if "/" in pos[0]:
+            kinds, names = [pos[0].split("/", 1)[0]], [pos[0].split("/", 1)[1]]
+        outputs, code = [], 0
+        for k in kinds:
+            kind = ALIASES.get(k.lower())
+            if kind is None:
+                return inv.fail(f'error: the server doesn\'t have a resource type "{k}"', 1)
+            if opts["output"] not in (None, "wide", "yaml", "json", "name"):
+                return inv.fail(f"error: unable to match a printer suitable for the output format \"{opts['output']}\", "
+                                "allowed formats are: json,name,wide,yaml", 1)
+            selector = None
+            if opts["selector"]:
+                selector = dict(p.split("=", 1) for p in opts["selector"].split(",") if "=" in p)
+            text, c = run_get(api, inv.lab.world.clock, kind, names, namespace, opts["all_ns"], opts["output"], selector)
+            outputs.append(text)
+            code = code or c
+        inv.write("\n".join(outputs) if len(outputs) > 1 else outputs[0])
+        return code
+    if verb == "exec":
+        if not pos:
+            return inv.fail("error: pod, type/name or --filename must be specified", 1)
+        target = pos[0]
+        if not after:
+            if len(pos) > 1:
+                inv.print("kubectl exec [POD] [COMMAND] is DEPRECATED and will be removed in a future version. Use kubectl exec [POD] -- [COMMAND] instead.")
+                after = pos[1:]
+            else:
+                return inv.fail("error: you must specify at least one command for the container", 1)
+        pod_name = target
+        if "/" in target:
+            kind_text, name = target.split("/", 1)
+            kind = ALIASES.get(kind_text.lower(), kind_text)
+            if kind == "Deployment":
+                dep = api.get("Deployment", namespace, name)
+                if dep is None:
+                    return inv.fail(f'Error from server (NotFound): deployments.apps "{name}" not found', 1)
+                pods = [p for p in api.list("Pod", namespace)
+                        if p["metadata"].get("labels", {}).get("netlab.io/deployment") == name and p.get("status", {}).get("phase") == "Running"]
+                if not pods:
+                    return inv.fail(f"error: unable to upgrade connection: pod does not exist", 1)
+                pod_name = pods[0]["metadata"]["name"]
+            elif kind == "Pod":
+                pod_name = name
+            else:
+                return inv.fail(f'error: cannot exec into {plural(kind)}', 1)
+        pod = api.get("Pod", namespace, pod_name)
+        if pod is None:
+            return inv.fail(f'Error from server (NotFound): pods "{pod_name}" not found', 1)
+        ctx = inv.session.context_for(f"{namespace}/{pod_name}")
+        if ctx is None:
+            return inv.fail(f"error: unable to upgrade connection: container not found (\"{pod_name}\")", 1)
+        line = " ".join(shlex.quote(a) for a in after)
+        if len(after) == 1 and after[0] in ("sh", "bash", "/bin/sh", "/bin/bash", "ash"):
+            inv.session.stack.append(ctx)  # an interactive shell in the pod until `exit`
+            return 0
+        return inv.session.run_into(line, inv.out, ctx, inv.stdin)
+    return inv.fail(f'error: unknown command "{verb}" for "kubectl"\n\nDid you mean this?\n\tget\n\texec\n'
+                    "Run 'kubectl --help' for usage.", 1)

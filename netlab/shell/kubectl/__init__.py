@@ -1,0 +1,1 @@
+"""kubectl: one module per verb; `cmd_kubectl` dispatches."""
