@@ -42,6 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def run_script(lab, lines: list[str], write) -> int:
+    """`netlab run`: every line of a script in one session, each echoed as `$ <line>`
+    before its output. Blank lines and `#` comments are skipped. Returns the last exit code."""
+    code = 0
+    for line in lines:
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        write(f"$ {line}\n")
+        result = lab.session.run(line)
+        write(result.output)
+        code = result.exit_code
+    return code
+
+
 def _version() -> str:
     from netlab import __version__
 
@@ -89,15 +103,7 @@ def _main(argv: list[str]) -> int:
             print(f"netlab: {args.script}: {err.strerror}", file=sys.stderr)
             return 2
         lab = _load_lab(lab_path)
-        code = 0
-        for line in lines:
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            sys.stdout.write(f"$ {line}\n")
-            result = lab.session.run(line)
-            sys.stdout.write(result.output)
-            code = result.exit_code
-        return code
+        return run_script(lab, lines, sys.stdout.write)
     if args.cmd == "trace":
         from netlab.shell.cmd_trace import render_traces
         from netlab.shell.probe import ProbeError, send_probe

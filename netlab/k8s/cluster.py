@@ -76,6 +76,7 @@ class Cluster:
         eth0 = topology.attach_nic(ns, world.segments[subnet.name], node_spec.ip, subnet.cidr[1], metric=100)
         topology.add_default_route(ns, subnet.gateway, eth0, metric=100, proto="static")
         ns.files["/etc/hostname"] = _hostname(node_spec.name) + "\n"
+        ns.files["/etc/resolv.conf"] = f"nameserver {fmt_ip(subnet.gateway)}\n"
         ns.files["/etc/hosts"] = (f"127.0.0.1\tlocalhost\n{fmt_ip(node_spec.ip)}\t{_hostname(node_spec.name)}\n"
                                   f"{fmt_ip(subnet.gateway)}\tgateway\n")
         flannel = None

@@ -62,7 +62,10 @@ class Flanneld:
                 self.vtep.on_l3miss = self._l3miss
                 ns.fib.add(Route(self.network[0], self.network[1], dev=self.vtep, scope=SCOPE_LINK, proto="boot"))
         ns.files["/run/flannel/subnet.env"] = self.subnet_env()
-        self.log.append(f"I Running backend: {self.cni.backend}; lease acquired: {fmt_prefix(*self.lease.subnet)}")
+        ns.files["/var/log/flanneld.log"] = lambda: "".join(line + "\n" for line in self.log)
+        self._log("I", "main.go:539", f"Using interface with name {self.eth0.name} and address {fmt_ip(self.lease.public_ip)}")
+        self._log("I", "main.go:710", f"Running backend: {self.cni.backend}")
+        self._log("I", "local_manager.go:147", f"Found lease ({fmt_prefix(*self.lease.subnet)}) for current IP ({fmt_ip(self.lease.public_ip)}), reusing")
         return self.lease
 
     def subnet_env(self) -> str:
@@ -82,8 +85,8 @@ class Flanneld:
                     raise NetError("Error: Nexthop has invalid gateway.")
                 ns.fib.add(Route(net, plen, gateway=peer.public_ip, dev=self.eth0, scope=SCOPE_UNIVERSE), replace=True)
             except NetError as err:
-                self.log.append(f"E failed to add route {fmt_prefix(net, plen)} via {fmt_ip(peer.public_ip)} dev {self.eth0.name}: {err.message}"
-                                " (host-gw needs the nodes on one layer-2 segment)")
+                self._log("E", "route_network.go:168", f"Error adding route to {{Ifindex: {self.eth0.ifindex} Dst: {fmt_prefix(net, plen)} "
+                          f"Src: <nil> Gw: {fmt_ip(peer.public_ip)} Flags: [] Table: 0 Realm: 0}}: {err.message.removeprefix('Error: ')}")
             return
         vtep = self.vtep
         if self.cni.legacy_vxlan:
@@ -112,4 +115,10 @@ class Flanneld:
                 entry, released = self.ns.neigh.update(vtep, ip, peer.vtep_mac, N.REACHABLE)
                 self.ns.release_queued(vtep, entry, released)
                 return
-        self.log.append(f"I L3 miss but no route for {fmt_ip(ip)}")
+        self._log("I", "vxlan_network.go:171", f"L3 miss but route for {fmt_ip(ip)} not found")
+
+    def _log(self, level: str, where: str, message: str) -> None:
+        """A klog line as flanneld writes it (time from the simulated clock)."""
+        t = self.ns.world.clock
+        h, m, s = int(t // 3600) % 24, int(t // 60) % 60, t % 60
+        self.log.append(f"{level}1122 {h:02d}:{m:02d}:{s:09.6f}       1 {where}] {message}")

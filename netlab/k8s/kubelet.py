@@ -28,6 +28,7 @@ class Kubelet:
             ns.pod_key = key
             ip, host_if = node.cni.add(ns, key)
             ns.files["/etc/hostname"] = meta["name"] + "\n"
+            ns.files["/etc/resolv.conf"] = self.resolv_conf(pod)
             ns.files["/etc/hosts"] = (
                 "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                 "fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
@@ -45,6 +46,33 @@ class Kubelet:
             "containerStatuses": [{"name": c.get("name", "main"), "ready": True, "restartCount": 0,
                                    "image": c.get("image", ""), "state": {"running": {}}} for c in containers],
         }
+
+    def resolv_conf(self, pod: dict) -> str:
+        """What kubelet writes for the pod's dnsPolicy (ClusterFirst unless told otherwise)."""
+        spec = pod.get("spec", {})
+        cluster = self.cluster
+        policy = spec.get("dnsPolicy", "ClusterFirst")
+        node_ns = cluster.nodes[self.node_name].ns
+        if policy == "Default" or (policy == "ClusterFirst" and spec.get("hostNetwork")):
+            return node_ns.read_file("/etc/resolv.conf") or ""
+        namespace = pod["metadata"].get("namespace", "default")
+        domain = cluster.spec.cluster_domain
+        servers, searches, options = [], [], []
+        if policy != "None":
+            servers = [fmt_ip(cluster.spec.cluster_dns)]
+            searches = [f"{namespace}.svc.{domain}", f"svc.{domain}", domain]
+            options = ["ndots:5"]
+        cfg = spec.get("dnsConfig") or {}
+        servers += [s for s in cfg.get("nameservers", []) if s not in servers]
+        searches += [s for s in cfg.get("searches", []) if s not in searches]
+        for opt in cfg.get("options", []):
+            text = opt["name"] + (f":{opt['value']}" if opt.get("value") is not None else "")
+            options = [o for o in options if o.split(":")[0] != opt["name"]] + [text]
+        lines = [f"search {' '.join(searches)}"] if searches else []
+        lines += [f"nameserver {s}" for s in servers]
+        if options:
+            lines.append(f"options {' '.join(options)}")
+        return "\n".join(lines) + "\n"
 
     def kill_pod(self, pod: dict) -> None:
         meta = pod["metadata"]
