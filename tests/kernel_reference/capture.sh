@@ -294,3 +294,10 @@ cap n1_ip_neigh_after_70s.txt   n1 ip neigh
 cap n1_arp_-n_after_70s.txt     n1 arp -n
 cap n1_arp.txt                  n1 timeout 120 arp
 cap p1_ip_neigh_after_70s.txt   p1 ip neigh
+
+# ---- ifindex numbering --------------------------------------------------------------
+{ echo '# ifindex numbering observed (machine/kernel-specific; per-namespace counters).'
+  echo '# Format per namespace: "ifindex: name[@ifPEERINDEX]" (first two fields of `ip -o link`)'
+  for ns in sw gw n1 n2 p1 p2 p3 pscratch; do
+      echo "== nlref-$ns"; ip -n nlref-$ns -o link | cut -d' ' -f1,2 | sed 's/:$//'
+  done; } > ifindex.txt
