@@ -73,7 +73,7 @@ class Lab:
         if on is not None:
             err = session.enter(on)
             if err is not None:
-                return Result(err, 1)
+                return Result(err + "\n", 1)
         return session.run(command)
 
     def trace(self, src: str, dst: str, *, port: int | None = None, proto: str = "icmp") -> Trace:

@@ -44,7 +44,22 @@ class ApiStore:
         self._rng = rng
         self.objects: dict[tuple[str, str, str], dict] = {}
         self._watchers: list[tuple[set[str] | None, Callable[[Event], None]]] = []
+        self._admission: dict[str, list[Callable[[dict, dict | None], None]]] = {}
+        self._release: dict[str, list[Callable[[dict], None]]] = {}
         self._rv = 0
+
+    def on_release(self, kind: str, fn: Callable[[dict], None]) -> None:
+        """Run fn(obj) when an object is deleted (give back its ClusterIP and NodePorts)."""
+        self._release.setdefault(kind, []).append(fn)
+
+    def admit(self, kind: str, fn: Callable[[dict, dict | None], None]) -> None:
+        """Register an admission step: fn(new, old) may fill defaults (allocate a ClusterIP)
+        or raise ApiError; it runs before anything is stored, so a refusal stores nothing."""
+        self._admission.setdefault(kind, []).append(fn)
+
+    def _run_admission(self, obj: dict, old: dict | None) -> None:
+        for fn in self._admission.get(obj["kind"], []):
+            fn(obj, old)
 
     def watch(self, kinds: set[str] | None, fn: Callable[[Event], None]) -> None:
         self._watchers.append((kinds, fn))
@@ -71,6 +86,7 @@ class ApiStore:
         key = key_of(obj)
         if key in self.objects:
             raise ApiError(f'Error from server (AlreadyExists): {plural(kind)} "{key[2]}" already exists')
+        self._run_admission(obj, None)
         meta["uid"] = str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
         meta["creationTimestamp"] = self._clock()
         self._stamp(obj)
@@ -86,6 +102,7 @@ class ApiStore:
         obj = copy.deepcopy(obj)
         for field in ("uid", "creationTimestamp"):
             obj["metadata"][field] = old["metadata"][field]
+        self._run_admission(obj, old)
         self._stamp(obj)
         self.objects[key] = obj
         self._notify(Event(MODIFIED, obj, old))
@@ -96,6 +113,8 @@ class ApiStore:
         obj = self.objects.pop(key, None)
         if obj is None:
             raise ApiError(f'Error from server (NotFound): {plural(kind)} "{name}" not found')
+        for fn in self._release.get(kind, []):
+            fn(obj)
         self._notify(Event(DELETED, obj))
         return obj
 

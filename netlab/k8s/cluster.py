@@ -8,6 +8,7 @@ from netlab.k8s.api import ADDED, DELETED, MODIFIED, ApiError, ApiStore, Event
 from netlab.k8s.cni import BridgeCni
 from netlab.k8s.flannel import Flanneld, Lease
 from netlab.k8s.kubelet import Kubelet
+from netlab.k8s.services import EndpointsController, ServiceRegistry
 from netlab.k8s.workloads import DeploymentController, Scheduler
 from netlab.net import topology
 from netlab.net.addr import fmt_ip, fmt_prefix
@@ -36,7 +37,7 @@ class Cluster:
     def __init__(self, world: Dataplane, spec: LabSpec) -> None:
         self.world = world
         self.spec = spec
-        self.api = ApiStore(lambda: world.clock, world.rng)
+        self.api = ApiStore(lambda: world.clock, world.stream("uids"))
         self.nodes: dict[str, NodeState] = {}
         self.pod_ns: dict[str, NetNS] = {}
         self.router: NetNS | None = None
@@ -52,8 +53,11 @@ class Cluster:
                     if other is not node and other.flannel is not None:
                         node.flannel.add_peer(other.flannel.lease)
         self.scheduler = Scheduler(self.api, [n.name for n in spec.nodes])
-        self.deployments = DeploymentController(self.api, world.rng)
-        self.api.watch({"Pod"}, self._on_pod)
+        self.services = ServiceRegistry(self.api, spec.service_cidr, world.stream("service-ips"))
+        self.api.watch({"Pod"}, self._on_pod)  # before the endpoints controller: pods get IPs first
+        self.endpoints = EndpointsController(self.api)
+        self.deployments = DeploymentController(self.api, world.stream("pod-names"))
+        self._add_kubernetes_service()
 
     # -- the underlay ----------------------------------------------------------
     def _build_underlay(self) -> None:
@@ -104,6 +108,29 @@ class Cluster:
                                     "containerRuntimeVersion": RUNTIME}},
         })
         return state
+
+    def _add_kubernetes_service(self) -> None:
+        """default/kubernetes: the API server, at the first ClusterIP, backed by the
+        control-plane node's :6443 (an Endpoints object the API server writes itself)."""
+        api_node = self.spec.nodes[0]
+        self.api.create({"apiVersion": "v1", "kind": "Service",
+                         "metadata": {"name": "kubernetes", "namespace": "default",
+                                      "labels": {"component": "apiserver", "provider": "kubernetes"}},
+                         "spec": {"ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]}})
+        self.api.create({"apiVersion": "v1", "kind": "Endpoints",
+                         "metadata": {"name": "kubernetes", "namespace": "default",
+                                      "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+                         "subsets": [{"addresses": [{"ip": fmt_ip(api_node.ip)}],
+                                      "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}]})
+
+    def tick(self) -> None:
+        """What node agents do between commands: kubelet runs readiness probes and the
+        endpoints controller follows any change."""
+        changed = []
+        for node in self.nodes.values():
+            changed += node.kubelet.probe_readiness()
+        if changed:
+            self.endpoints.resync_pods(changed)
 
     # -- pods ------------------------------------------------------------------
     def _on_pod(self, event: Event) -> None:

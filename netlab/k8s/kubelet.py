@@ -11,6 +11,7 @@ class Kubelet:
         self.cluster = cluster
         self.node_name = node_name
         self.pods: dict[str, NetNS] = {}  # pod key -> sandbox namespace
+        self.listeners: dict[str, list] = {}  # pod key -> the processes listening in it
 
     def run_pod(self, pod: dict) -> None:
         cluster = self.cluster
@@ -24,17 +25,22 @@ class Kubelet:
             world = cluster.world
             display = meta["name"] if meta.get("namespace", "default") == "default" else key
             ns = world.add_netns(display, hostname=meta["name"], kind="pod")
-            ns.netns_name = "cni-" + "-".join("".join(world.rng.choice("0123456789abcdef") for _ in range(n)) for n in (8, 4, 4, 4, 12))
+            ns.netns_name = "cni-" + "-".join("".join(world.stream("netns-ids").choice("0123456789abcdef") for _ in range(n)) for n in (8, 4, 4, 4, 12))
             ns.pod_key = key
             ip, host_if = node.cni.add(ns, key)
             ns.files["/etc/hostname"] = meta["name"] + "\n"
             ns.files["/etc/resolv.conf"] = self.resolv_conf(pod)
+            ns.env = self.environment(pod)
             ns.files["/etc/hosts"] = (
                 "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
                 "fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
                 f"{fmt_ip(ip)}\t{meta['name']}\n")
         self.pods[key] = ns
         cluster.pod_ns[key] = ns
+        if ns is not node.ns:
+            from netlab.apps.runtime import container_listeners
+
+            self.listeners[key] = container_listeners(pod, ns)
         containers = spec.get("containers", [])
         pod["status"] = {
             "phase": "Running",
@@ -46,6 +52,53 @@ class Kubelet:
             "containerStatuses": [{"name": c.get("name", "main"), "ready": True, "restartCount": 0,
                                    "image": c.get("image", ""), "state": {"running": {}}} for c in containers],
         }
+
+    def probe_readiness(self) -> list[dict]:
+        """Run every readiness probe once; returns the pods whose Ready condition changed."""
+        from netlab.apps.runtime import probe
+
+        changed = []
+        api = self.cluster.api
+        for key, ns in self.pods.items():
+            namespace, name = key.split("/", 1)
+            pod = api.get("Pod", namespace, name)
+            if pod is None:
+                continue
+            probes = [c["readinessProbe"] for c in pod.get("spec", {}).get("containers", []) if c.get("readinessProbe")]
+            ready = all(probe(pod, ns, p) for p in probes)
+            status = pod.setdefault("status", {})
+            was = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", []))
+            if ready != was:
+                for c in status.get("conditions", []):
+                    if c.get("type") in ("Ready", "ContainersReady"):
+                        c["status"] = "True" if ready else "False"
+                for cs in status.get("containerStatuses", []):
+                    cs["ready"] = ready
+                changed.append(pod)
+        return changed
+
+    def environment(self, pod: dict) -> dict[str, str]:
+        """PATH, HOSTNAME, the containers' own env, and the Service variables (docker-link
+        style) for Services that exist now — the ones created later never appear."""
+        from netlab.k8s.services import service_env
+
+        api = self.cluster.api
+        namespace = pod["metadata"].get("namespace", "default")
+        env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME": pod["metadata"]["name"]}
+        if pod.get("spec", {}).get("enableServiceLinks", True):
+            services = api.list("Service", namespace)
+        else:
+            services = []
+        master = api.get("Service", "default", "kubernetes")
+        if master is not None and master not in services:
+            services.append(master)
+        env.update(service_env(services))
+        for c in pod.get("spec", {}).get("containers", [])[:1]:
+            for e in c.get("env", []) or []:
+                if "value" in e:
+                    env[e["name"]] = str(e["value"])
+        env["HOME"] = "/root"
+        return env
 
     def resolv_conf(self, pod: dict) -> str:
         """What kubelet writes for the pod's dnsPolicy (ClusterFirst unless told otherwise)."""
@@ -79,6 +132,8 @@ class Kubelet:
         key = f"{meta.get('namespace', 'default')}/{meta['name']}"
         ns = self.pods.pop(key, None)
         self.cluster.pod_ns.pop(key, None)
+        for listener in self.listeners.pop(key, []):
+            listener.close()
         if ns is None or ns is self.cluster.nodes[self.node_name].ns:
             return
         from netlab.net.addr import parse_ip

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 
-SUPPORTED = {("v1", "Namespace"), ("v1", "Pod"), ("apps/v1", "Deployment")}
+SUPPORTED = {("v1", "Namespace"), ("v1", "Pod"), ("apps/v1", "Deployment"), ("v1", "Service"), ("v1", "Endpoints"),
+             ("discovery.k8s.io/v1", "EndpointSlice")}
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 

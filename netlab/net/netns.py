@@ -94,6 +94,7 @@ class NetNS:
         self.icmp_sockets: dict[int, Socket] = {}
         self.netfilter = None  # the netfilter layer, when loaded: .hook(name, pkt, in_dev, out_dev, trace)
         self.files: dict[str, str | Callable[[], str]] = {}
+        self.env: dict[str, str] = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
         self._ip_id = 0
         self._next_port = 32768
         lo = Loopback()
@@ -243,7 +244,9 @@ class NetNS:
         if route.type in (BLACKHOLE, UNREACHABLE, PROHIBIT):
             raise RouteError({BLACKHOLE: ERR_INVAL, UNREACHABLE: ERR_HOSTUNREACH, PROHIBIT: ERR_ACCES}[route.type], route)
         if route.type == LOCAL:
-            return RouteResult(route, self.devices["lo"], dst, src or dst, LOCAL)
+            # The route's preferred source, else the destination itself: 127.0.0.5 is sent from
+            # 127.0.0.1 (prefsrc of `local 127.0.0.0/8`), as ip_route_output_key_hash_rcu does.
+            return RouteResult(route, self.devices["lo"], dst, src or (route.src if route.src is not None else dst), LOCAL)
         dev = route.dev
         nexthop = route.gateway if route.gateway is not None else dst
         if not src:
@@ -377,6 +380,8 @@ class NetNS:
                 trace.end(T.DROPPED, f"no socket for TCP port {l4.dport}", self.name, dev.name)
                 return
             trace.add(self.name, dev.name, T.LOCAL, f"TCP :{l4.dport} [{l4.flag_text()}] delivered to {sock.owner or 'a socket'}", pkt)
+            if sock.on_data is None:
+                trace.end(T.DELIVERED, f"TCP [{l4.flag_text()}] delivered to {sock.owner or 'socket'} on port {l4.dport}", self.name, dev.name)
             sock.deliver(self, pkt, dev, trace)
         else:
             trace.end(T.DROPPED, f"protocol {pkt.proto} unreachable", self.name, dev.name)

@@ -16,13 +16,23 @@ MAX_EVENTS = 200_000  # per run: a bridge loop floods forever on Linux too; we s
 class Dataplane:
     def __init__(self, seed: int = 0) -> None:
         self.clock = 0.0
-        self.rng = random.Random(seed)
+        self.seed = seed
+        self.rng = random.Random(seed)  # the dataplane's own stream: MACs, interface names
+        self._streams: dict[str, random.Random] = {"dataplane": self.rng}
         self.namespaces: dict[str, NetNS] = {}
         self.segments: dict[str, Segment] = {}
         self._queue: deque = deque()
         self._idle: list = []
         self.traces: list[Trace] = []  # the traces of the command being run
         self.version = 0  # bumped when topology changes; the UI redraws on it
+
+    def stream(self, purpose: str) -> random.Random:
+        """A seeded RNG for one purpose (pod names, UIDs, ClusterIPs, iptables statistic...).
+        Separate streams keep generated names stable when another feature draws numbers."""
+        rng = self._streams.get(purpose)
+        if rng is None:
+            rng = self._streams[purpose] = random.Random(f"{self.seed}:{purpose}")
+        return rng
 
     # -- topology --------------------------------------------------------------
     def add_netns(self, name: str, **kw) -> NetNS:

@@ -227,3 +227,17 @@ def help_(inv: Invocation) -> int:
     inv.print("Commands here: " + " ".join(names))
     inv.print("Move around: `ssh NODE`, `kubectl exec -it POD -- sh`, `exit`. Trace a packet: `trace FROM TO[:PORT]`.")
     return 0
+
+
+@command("env", "printenv", summary="print the environment")
+def env(inv: Invocation) -> int:
+    variables = inv.ns.env
+    names = inv.argv[1:]
+    if inv.argv[0] == "printenv" and names:
+        found = [variables[n] for n in names if n in variables]
+        for v in found:
+            inv.print(v)
+        return 0 if len(found) == len(names) else 1
+    for k, v in variables.items():
+        inv.print(f"{k}={v}")
+    return 0

@@ -9,6 +9,7 @@ from netlab.net.packet import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_TIME_EXC
 from netlab.shell.registry import Invocation, command
 from netlab.shell.resolve import resolve_host
 
+FLAG_OPTIONS = set("4nqvDOAabdfLrRU")  # iputils options that take no value
 PING_USAGE = "Usage\n  ping [options] <destination>"
 UNREACH_TEXT = {0: "Destination Net Unreachable", 1: "Destination Host Unreachable", 2: "Destination Protocol Unreachable",
                 3: "Destination Port Unreachable", 9: "Destination Net Prohibited", 10: "Destination Host Prohibited",
@@ -49,6 +50,8 @@ def ping(inv: Invocation) -> int:
                 pass
             elif a == "-q":
                 quiet = True
+            elif a.startswith("-") and len(a) > 1 and all(ch in FLAG_OPTIONS for ch in a[1:]):
+                quiet = quiet or "q" in a
             elif a.startswith("-") and a != "-":
                 return inv.fail(f"ping: invalid option -- '{a.lstrip('-')[:1]}'\n{PING_USAGE}", 2)
             else:

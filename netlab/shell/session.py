@@ -96,6 +96,7 @@ class Session:
         out: list[str] = []
         code = self.run_into(line, out, ctx or self.ctx)
         self.last_exit = code
+        self.lab.cluster.tick()
         return Result("".join(out), code, self.lab.world.take_traces())
 
     def run_into(self, line: str, out: list[str], ctx: Context, stdin: str = "") -> int:

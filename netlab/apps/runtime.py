@@ -1,0 +1,77 @@
+"""The container runtime's part: which processes a container's image runs, and on which
+ports they listen. Images are recognised by name, as a learner would expect them to
+behave:
+
+- `nginx` serves /usr/share/nginx/html on port 80 — whatever containerPort says, as the
+  real image does (a wrong targetPort is a classic mistake worth being able to make);
+- `serve_hostname` / `serve-hostname` answers with the pod name on 9376;
+- any other image answers with the pod name on each declared TCP port.
+"""
+from __future__ import annotations
+
+from netlab.apps.http import NGINX_WELCOME, nginx_app, text_app
+from netlab.net.netns import NetNS
+from netlab.net.tcp import Listener
+
+
+def container_listeners(pod: dict, ns: NetNS) -> list[Listener]:
+    listeners: list[Listener] = []
+    name = pod["metadata"]["name"]
+    bound: set[int] = set()
+
+    def listen(port: int, app, owner: str) -> None:
+        if port in bound:
+            return
+        bound.add(port)
+        listeners.append(Listener(ns, port, app, owner))
+
+    for c in pod.get("spec", {}).get("containers", []):
+        image = str(c.get("image", ""))
+        base = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+        ports = [int(p["containerPort"]) for p in c.get("ports", []) or []
+                 if str(p.get("protocol", "TCP")).upper() == "TCP" and "containerPort" in p]
+        if base == "nginx" or base.startswith("nginx-") and "ingress" not in base:
+            ns.files.setdefault("/usr/share/nginx/html/index.html", NGINX_WELCOME)
+            ns.files.setdefault("/usr/share/nginx/html/50x.html", "<h1>An error occurred.</h1>\n")
+            listen(80, nginx_app(ns), "nginx")
+        elif base in ("serve_hostname", "serve-hostname", "serve_hostname-amd64"):
+            listen(9376, text_app(lambda: name), "serve_hostname")
+        else:
+            for port in ports:
+                listen(port, text_app(lambda: name), base or "app")
+    return listeners
+
+
+def probe(pod: dict, ns: NetNS, probe_spec: dict) -> bool:
+    """kubelet's readiness/liveness check against what actually listens in the pod."""
+    from netlab.apps.http import HttpRequest, HttpResponse
+    from netlab.net.packet import IPPROTO_TCP
+
+    def resolve(port) -> int | None:
+        if isinstance(port, int) or str(port).isdigit():
+            return int(port)
+        for c in pod.get("spec", {}).get("containers", []):
+            for p in c.get("ports", []) or []:
+                if p.get("name") == port:
+                    return int(p["containerPort"])
+        return None
+
+    if "tcpSocket" in probe_spec:
+        port = resolve(probe_spec["tcpSocket"].get("port"))
+        return port is not None and (IPPROTO_TCP, port) in ns.sockets
+    if "httpGet" in probe_spec:
+        spec = probe_spec["httpGet"]
+        port = resolve(spec.get("port"))
+        sock = ns.sockets.get((IPPROTO_TCP, port)) if port is not None else None
+        listener = getattr(sock.on_data, "__self__", None) if sock is not None else None
+        if listener is None:
+            return False
+        resp = listener.app(HttpRequest("GET", spec.get("path", "/"), {"User-Agent": "kube-probe/1.30"}), None)
+        return isinstance(resp, HttpResponse) and 200 <= resp.status < 400
+    if "exec" in probe_spec:
+        cmd = probe_spec["exec"].get("command", [])
+        # `cat FILE` / `test -f FILE` style probes read the pod's filesystem.
+        if len(cmd) >= 2 and cmd[0] in ("cat", "ls", "test") :
+            return ns.read_file(cmd[-1]) is not None
+        return True
+    return True
