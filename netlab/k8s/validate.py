@@ -49,3 +49,23 @@ def validate_manifest(obj) -> tuple[str, str] | None:
     if kind == "Pod" and not (obj.get("spec") or {}).get("containers"):
         return "spec.containers", f'The Pod "{name}" is invalid: spec.containers: Required value'
     return None
+
+
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+
+def label_problem(key: str, value: str) -> str | None:
+    """The API server's label checks (IsQualifiedName / IsValidLabelValue)."""
+    name = key.rsplit("/", 1)[-1]
+    if len(name) > 63 or not LABEL_NAME.match(name):
+        return ("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+                "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
+                "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+    if len(value) > 63:
+        return "must be no more than 63 characters"
+    if not LABEL_VALUE.match(value):
+        return ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must "
+                "start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for "
+                "validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
+    return None

@@ -46,6 +46,7 @@ class DeploymentController:
         self.api = api
         self.rng = rng
         api.watch({"Deployment"}, self.on_event)
+        api.watch({"Pod"}, self.on_pod)
 
     def on_event(self, event: Event) -> None:
         if event.type == DELETED:
@@ -53,6 +54,17 @@ class DeploymentController:
             return
         if event.type in (ADDED, MODIFIED):
             self.sync(event.obj)
+
+    def on_pod(self, event: Event) -> None:
+        """A Deployment's pod was deleted: its ReplicaSet makes a replacement."""
+        if event.type != DELETED:
+            return
+        owner = event.obj["metadata"].get("labels", {}).get("netlab.io/deployment")
+        if owner is None:
+            return
+        dep = self.api.get("Deployment", event.obj["metadata"].get("namespace", "default"), owner)
+        if dep is not None:
+            self.sync(dep)
 
     def pods_of(self, dep: dict) -> list[dict]:
         ns = dep["metadata"].get("namespace", "default")

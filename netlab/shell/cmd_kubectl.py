@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import shlex
 
-from netlab.k8s.api import plural
+from netlab.k8s.api import ApiError, plural
+from netlab.shell.kubectl import verbs
 from netlab.shell.kubectl.get import ALIASES, run_get
 from netlab.shell.registry import Invocation, command
 
+VALUE_FLAGS = {"port", "target-port", "type", "name", "protocol", "replicas", "cluster-ip", "external-ip",
+               "session-affinity", "image", "grace-period"}
+BOOL_FLAGS = {"overwrite", "all", "now", "force", "wait", "ignore-not-found"}
 NOT_CONFIGURED = "The connection to the server localhost:8080 was refused - did you specify the right host or port?"
 
 
 def parse_common(args: list[str]):
     """Split kubectl's global flags from positional arguments. Returns (opts, positional, after --)."""
-    opts = {"namespace": None, "all_ns": False, "output": None, "selector": None, "container": None}
+    opts = {"namespace": None, "all_ns": False, "output": None, "selector": None, "container": None, "flags": {}}
     pos, rest = [], []
     i = 0
     while i < len(args):
@@ -45,6 +49,10 @@ def parse_common(args: list[str]):
             opts["container"] = take()
         elif a in ("-i", "-t", "-it", "-ti", "--stdin", "--tty"):
             opts["tty"] = True
+        elif a.startswith("--") and a[2:] in VALUE_FLAGS:
+            opts["flags"][a[2:]] = take()
+        elif a.startswith("--") and a[2:] in BOOL_FLAGS:
+            opts["flags"][a[2:]] = value if value is not None else "true"
         elif a.startswith("-") and len(a) > 1:
             raise ValueError(f"error: unknown flag: {a}")
         else:
@@ -86,7 +94,8 @@ def kubectl(inv: Invocation) -> int:
             selector = None
             if opts["selector"]:
                 selector = dict(p.split("=", 1) for p in opts["selector"].split(",") if "=" in p)
-            text, c = run_get(api, inv.lab.world.clock, kind, names, namespace, opts["all_ns"], opts["output"], selector)
+            text, c = run_get(api, inv.lab.world.clock, kind, names, namespace, opts["all_ns"], opts["output"], selector,
+                              show_kind=len(kinds) > 1)
             outputs.append(text)
             code = code or c
         inv.write("\n".join(outputs) if len(outputs) > 1 else outputs[0])
@@ -129,5 +138,77 @@ def kubectl(inv: Invocation) -> int:
             inv.session.stack.append(ctx)  # an interactive shell in the pod until `exit`
             return 0
         return inv.session.run_into(line, inv.out, ctx, inv.stdin)
+    try:
+        text = _other_verbs(inv, verb, pos, opts, namespace)
+    except ApiError as err:
+        return inv.fail(err.message, 1)
+    if text is not None:
+        inv.write(text)
+        return 0
     return inv.fail(f'error: unknown command "{verb}" for "kubectl"\n\nDid you mean this?\n\tget\n\texec\n'
                     "Run 'kubectl --help' for usage.", 1)
+
+
+def _split_target(pos: list[str]) -> tuple[str | None, list[str]]:
+    """`TYPE NAME...` or `TYPE/NAME...` → (kind, names)."""
+    if not pos:
+        return None, []
+    if "/" in pos[0]:
+        kinds = {p.split("/", 1)[0] for p in pos}
+        if len(kinds) > 1:
+            raise ApiError("error: there is no need to specify a resource type as a separate argument when passing arguments in resource/name form")
+        return ALIASES.get(pos[0].split("/", 1)[0].lower()), [p.split("/", 1)[1] for p in pos]
+    return ALIASES.get(pos[0].lower()), pos[1:]
+
+
+def _other_verbs(inv: Invocation, verb: str, pos: list[str], opts: dict, namespace: str) -> str | None:
+    api = inv.lab.cluster.api
+    flags = opts["flags"]
+    if verb in ("describe", "delete", "label", "scale", "expose"):
+        if not pos:
+            raise ApiError(f"error: You must provide one or more resources by argument or filename.\n"
+                           "Example resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n"
+                           "   '<resource> <name>'\n   '<resource>'")
+        kind, names = _split_target(pos)
+        if kind is None:
+            raise ApiError(f'error: the server doesn\'t have a resource type "{pos[0].split("/", 1)[0]}"')
+    if verb == "describe":
+        out = []
+        targets = names or [o["metadata"]["name"] for o in api.list(kind, None if kind in ("Node", "Namespace") else namespace)]
+        for name in targets:
+            obj = api.get(kind, namespace, name)
+            if obj is None:
+                raise ApiError(f'Error from server (NotFound): {plural(kind)} "{name}" not found')
+            if kind == "Service":
+                out.append(verbs.describe_service(api, obj))
+            elif kind == "Endpoints":
+                out.append(verbs.describe_endpoints(obj))
+            elif kind == "Pod":
+                out.append(verbs.describe_pod(api, obj, inv.lab.world.clock))
+            else:
+                import yaml
+
+                out.append(yaml.safe_dump(obj, sort_keys=False))
+        return "\n\n".join(o.rstrip("\n") for o in out) + "\n" if out else ""
+    if verb == "delete":
+        if not names:
+            raise ApiError("error: resource(s) were provided, but no name was specified")
+        return "".join(verbs.delete(api, namespace, kind, n) for n in names)
+    if verb == "label":
+        if not names:
+            raise ApiError("error: resource(s) were provided, but no name was specified")
+        changes = [n for n in names[1:]]
+        if not changes:
+            raise ApiError("error: at least one label update is required")
+        return verbs.label(api, namespace, kind, names[0], changes, flags.get("overwrite") == "true")
+    if verb == "scale":
+        if "replicas" not in flags:
+            raise ApiError("error: required flag(s) \"replicas\" not set")
+        return "".join(verbs.scale(api, namespace, pos[0] if "/" not in pos[0] else pos[0].split("/")[0], n, flags["replicas"])
+                       for n in names)
+    if verb == "expose":
+        if not names:
+            raise ApiError("error: resource(s) were provided, but no name was specified")
+        kind_text = pos[0].split("/", 1)[0]
+        return verbs.expose(api, namespace, kind_text, names[0], flags)
+    return None
