@@ -4,7 +4,13 @@ from __future__ import annotations
 import copy
 
 from netlab.k8s.api import ApiError
-from netlab.shell.kubectl.get import ALIASES, endpoints_text, resource_name
+from netlab.shell.kubectl.get import ALIASES, GROUPS, resource_name
+
+
+def singular_name(kind: str) -> str:
+    """`service`, `deployment.apps`: how kubectl names a kind in its success messages."""
+    group = GROUPS.get(kind)
+    return kind.lower() + (f".{group}" if group else "")
 
 
 def _kv(d: dict | None) -> list[str]:
@@ -179,7 +185,7 @@ def scale(api, namespace: str, kind_text: str, name: str, replicas: str) -> str:
 
 def delete(api, namespace: str, kind: str, name: str) -> str:
     api.delete(kind, namespace, name)
-    return f'{resource_name(kind)} "{name}" deleted\n'
+    return f'{singular_name(kind)} "{name}" deleted\n'
 
 
 def label(api, namespace: str, kind: str, name: str, changes: list[str], overwrite: bool) -> str:
@@ -213,5 +219,4 @@ def label(api, namespace: str, kind: str, name: str, changes: list[str], overwri
     what = "labeled" if added or not removed else "unlabeled"
     if not added and not removed:
         what = "not labeled"
-    group = {"Deployment": ".apps"}.get(kind, "")
-    return f"{kind.lower()}{group}/{name} {what}\n"
+    return f"{singular_name(kind)}/{name} {what}\n"
