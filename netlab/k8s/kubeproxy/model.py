@@ -1,0 +1,101 @@
+"""What kube-proxy knows about a Service port and its endpoints (proxy.ServicePort /
+proxy.Endpoint), built from the API objects."""
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+
+
+def port_proto_hash(service_port_name: str, protocol: str) -> str:
+    """First 16 characters of base32(sha256(name + protocol)): kube-proxy's chain suffix."""
+    digest = hashlib.sha256((service_port_name + protocol).encode()).digest()
+    return base64.b32encode(digest).decode()[:16]
+
+
+def endpoint_chain(service_port_name: str, protocol: str, endpoint: str) -> str:
+    digest = hashlib.sha256((service_port_name + protocol + endpoint).encode()).digest()
+    return "KUBE-SEP-" + base64.b32encode(digest).decode()[:16]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    ip: str
+    port: int
+    node: str | None
+    ready: bool = True
+
+    @property
+    def text(self) -> str:
+        return f"{self.ip}:{self.port}"
+
+
+@dataclass
+class ServicePort:
+    namespace: str
+    name: str
+    port_name: str
+    protocol: str  # lowercase, as kube-proxy writes it
+    cluster_ip: str
+    port: int
+    node_port: int = 0
+    external_ips: list[str] = field(default_factory=list)
+    lb_ips: list[str] = field(default_factory=list)
+    lb_source_ranges: list[str] = field(default_factory=list)
+    affinity_seconds: int = 0  # >0: sessionAffinity ClientIP
+    external_local: bool = False
+    internal_local: bool = False
+    health_check_node_port: int = 0
+    scheduler: str = ""
+    endpoints: list[Endpoint] = field(default_factory=list)
+
+    @property
+    def name_string(self) -> str:
+        base = f"{self.namespace}/{self.name}"
+        return f"{base}:{self.port_name}" if self.port_name else base
+
+    @property
+    def hash(self) -> str:
+        return port_proto_hash(self.name_string, self.protocol)
+
+    @property
+    def externally_accessible(self) -> bool:
+        return bool(self.node_port or self.external_ips or self.lb_ips)
+
+    def sep(self, ep: Endpoint) -> str:
+        return endpoint_chain(self.name_string, self.protocol, ep.text)
+
+
+def service_ports(api, node_name: str) -> list[ServicePort]:
+    """Every Service port kube-proxy programs (not headless, not ExternalName), sorted by name."""
+    out: list[ServicePort] = []
+    for svc in api.list("Service"):
+        spec = svc.get("spec", {})
+        if spec.get("type") == "ExternalName" or spec.get("clusterIP") in (None, "", "None"):
+            continue
+        ns, name = svc["metadata"].get("namespace", "default"), svc["metadata"]["name"]
+        ep_obj = api.get("Endpoints", ns, name) or {}
+        lb_ips = [i["ip"] for i in svc.get("status", {}).get("loadBalancer", {}).get("ingress") or [] if i.get("ip")]
+        affinity = 0
+        if spec.get("sessionAffinity") == "ClientIP":
+            affinity = int(spec.get("sessionAffinityConfig", {}).get("clientIP", {}).get("timeoutSeconds", 10800))
+        for p in spec.get("ports", []):
+            pname = p.get("name") or ""
+            proto = p.get("protocol", "TCP")
+            eps: list[Endpoint] = []
+            for subset in ep_obj.get("subsets") or []:
+                port = next((sp for sp in subset.get("ports", []) if (sp.get("name") or "") == pname
+                             and sp.get("protocol", "TCP") == proto), None)
+                if port is None:
+                    continue
+                for a in subset.get("addresses", []):
+                    eps.append(Endpoint(a["ip"], int(port["port"]), a.get("nodeName")))
+            eps.sort(key=lambda e: e.text)  # the endpoints cache keeps them sorted by string
+            out.append(ServicePort(
+                ns, name, pname, proto.lower(), spec["clusterIP"], int(p["port"]), int(p.get("nodePort") or 0),
+                list(spec.get("externalIPs") or []), lb_ips, list(spec.get("loadBalancerSourceRanges") or []),
+                affinity, spec.get("externalTrafficPolicy") == "Local" and spec.get("type") in ("NodePort", "LoadBalancer"),
+                spec.get("internalTrafficPolicy") == "Local", int(spec.get("healthCheckNodePort") or 0),
+                endpoints=eps))
+    out.sort(key=lambda sp: sp.name_string + "/" + sp.protocol)
+    return out
