@@ -43,6 +43,7 @@ class HttpRequest:
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
     client: str = ""  # the source address the server saw (for X-Forwarded-For / logs)
+    tls: bool = False  # sent inside a TLS session (https://)
 
     @property
     def wire_length(self) -> int:
@@ -64,6 +65,7 @@ class HttpResponse:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
+    tls: bool = False  # the server speaks TLS on this port
 
     @property
     def reason(self) -> str:
@@ -125,5 +127,36 @@ def text_app(text_fn):
             return body
         headers = {"Date": HTTP_DATE, "Content-Length": str(len(body)), "Content-Type": "text/plain; charset=utf-8"}
         return HttpResponse(200, headers, "" if request.method == "HEAD" else body)
+
+    return serve
+
+
+class TlsServer:
+    """A server that speaks HTTP only inside TLS, as Go's net/http with a certificate does."""
+
+    def __init__(self, inner, cert_cn: str) -> None:
+        self.inner = inner
+        self.cert_cn = cert_cn
+
+    def __call__(self, request, conn):
+        if isinstance(request, HttpRequest) and not request.tls:
+            body = "Client sent an HTTP request to an HTTPS server.\n"
+            return HttpResponse(400, {"Content-Type": "text/plain; charset=utf-8", "Connection": "close"}, body, tls=True)
+        response = self.inner(request, conn)
+        if isinstance(response, HttpResponse):
+            response.tls = True
+        return response
+
+
+def json_app(routes: dict[str, tuple[int, str]], default: tuple[int, str]):
+    """Fixed JSON answers by path (API server, kubelet and kube-proxy endpoints)."""
+
+    def serve(request, conn):
+        if not isinstance(request, HttpRequest):
+            return ""
+        status, body = routes.get(request.path.split("?", 1)[0], default)
+        headers = {"Audit-Id": "5c1f0c2e-3b6a-4d51-9a49-1f0d2e8f6a10", "Cache-Control": "no-cache, private",
+                   "Content-Type": "application/json", "Date": HTTP_DATE, "Content-Length": str(len(body))}
+        return HttpResponse(status, headers, body)
 
     return serve

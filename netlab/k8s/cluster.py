@@ -16,7 +16,7 @@ from netlab.net.netns import NetNS
 from netlab.net.world import Dataplane
 from netlab.spec import LabSpec, NodeSpec
 
-KUBE_VERSION = "v1.30.2"
+KUBE_VERSION = "v1.26.15"
 OS_IMAGE = "Ubuntu 22.04.4 LTS"
 KERNEL = "5.15.0-105-generic"
 RUNTIME = "containerd://1.7.12"
@@ -91,6 +91,10 @@ class Cluster:
             mtu = flannel.mtu
         cni = BridgeCni(ns, spec.cni.bridge, node_spec.pod_cidr, mtu, docker_style=spec.cni.bridge == "docker0")
         cni.ensure_bridge()
+        from netlab.apps.node import start_node_processes
+
+        start_node_processes(ns, control_plane=node_spec.name == spec.nodes[0].name, version=KUBE_VERSION,
+                             clock=lambda: world.clock)
         state = NodeState(node_spec, ns, eth0, cni, flannel, Kubelet(self, node_spec.name))
         self.nodes[node_spec.name] = state
         labels = {"kubernetes.io/hostname": node_spec.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}

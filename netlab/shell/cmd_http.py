@@ -41,7 +41,7 @@ def _resolve(inv: Invocation, host: str, resolves: dict[tuple[str, int], str], p
 @command("curl", summary="transfer a URL")
 def curl(inv: Invocation) -> int:
     args = inv.argv[1:]
-    silent = verbose = head = include = show_error = fail = False
+    silent = verbose = head = include = show_error = fail = insecure = False
     method, timeout, url, output = None, None, None, None
     headers: dict[str, str] = {}
     resolves: dict[tuple[str, int], str] = {}
@@ -51,6 +51,7 @@ def curl(inv: Invocation) -> int:
         a = args[i]
         nxt = args[i + 1] if i + 1 < len(args) else None
         if a.startswith("-") and not a.startswith("--") and len(a) > 2 and all(c in "svIiSfkL" for c in a[1:]):
+            insecure |= "k" in a[1:]
             flags = a[1:]
         else:
             flags = None
@@ -73,7 +74,9 @@ def curl(inv: Invocation) -> int:
             show_error = True
         elif a in ("-f", "--fail"):
             fail = True
-        elif a in ("-k", "--insecure", "-L", "--location"):
+        elif a in ("-k", "--insecure"):
+            insecure = True
+        elif a in ("-L", "--location"):
             pass
         elif a in ("-m", "--max-time", "--connect-timeout") and nxt is not None:
             try:
@@ -122,7 +125,7 @@ def curl(inv: Invocation) -> int:
     if data is not None:
         req_headers["Content-Length"] = str(len(data))
         req_headers["Content-Type"] = "application/x-www-form-urlencoded"
-    request = HttpRequest(method, path, req_headers, data or "")
+    request = HttpRequest(method, path, req_headers, data or "", tls=scheme == "https")
     ip = fmt_ip(dst)
     if verbose:
         inv.print(f"*   Trying {ip}:{port}...")
@@ -151,6 +154,12 @@ def curl(inv: Invocation) -> int:
     if result.kind == "reset":
         return 56 if quiet_errors else inv.fail("curl: (56) Recv failure: Connection reset by peer", 56)
     resp = result.response
+    tls_error = _tls_problem(request, resp, insecure)
+    if tls_error is not None:
+        code, msg = tls_error
+        if verbose:
+            inv.print(f"* Connected to {host} ({ip}) port {port}")
+        return code if quiet_errors else inv.fail(msg, code)
     if verbose:
         inv.print(f"* Connected to {host} ({ip}) port {port}")
         inv.write("".join(f"> {ln}\n" for ln in request.head().split("\r\n")[:-1]))
@@ -177,6 +186,22 @@ def curl(inv: Invocation) -> int:
     if verbose:
         inv.print(f"* Connection #0 to host {host} left intact")
     return 0
+
+
+def _tls_problem(request: HttpRequest, response, insecure: bool):
+    """What curl says when the two ends disagree about TLS, or the certificate is not trusted
+    (every certificate in the lab is signed by the cluster's own CA)."""
+    if not request.tls:
+        return None
+    if not getattr(response, "tls", False):
+        return 35, "curl: (35) OpenSSL/3.0.13: error:0A00010B:SSL routines::wrong version number"
+    if not insecure:
+        return 60, ("curl: (60) SSL certificate problem: unable to get local issuer certificate\n"
+                    "More details here: https://curl.se/docs/sslcerts.html\n\n"
+                    "curl failed to verify the legitimacy of the server and therefore could not\n"
+                    "establish a secure connection to it. To learn more about this situation and\n"
+                    "how to fix it, please visit the web page mentioned above.")
+    return None
 
 
 @command("wget", summary="retrieve a URL (busybox)")
