@@ -92,7 +92,7 @@ class Device:
             out.append("LOOPBACK")
         elif self.broadcast_capable:
             out.append("BROADCAST")
-        if not self.arp:
+        if not self.arp and self.kind != "loopback":  # lo is IFF_LOOPBACK, never IFF_NOARP
             out.append("NOARP")
         if self.kind != "loopback":
             out.append("MULTICAST")

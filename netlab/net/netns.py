@@ -308,6 +308,10 @@ class NetNS:
         pkt = self._hook(PREROUTING, pkt, dev, None, trace)
         if pkt is None:
             return
+        if dev.kind != "loopback" and self._martian_source(pkt.src):
+            trace.end(T.DROPPED, f"martian source {fmt_ip(pkt.src)} on {dev.name}: a packet from one of this host's own "
+                      "addresses came back in (net.ipv4.conf.all.accept_local=0)", self.name, dev.name)
+            return
         route = self.fib.lookup(pkt.dst)
         if route is not None and route.type in (LOCAL, BROADCAST):
             trace.add(self.name, dev.name, T.ROUTE, f"route input: {fmt_ip(pkt.dst)} is {'a local address' if route.type == LOCAL else 'a broadcast address'} ({route.describe()})", detail={"route": route})
@@ -334,6 +338,14 @@ class NetNS:
                 self.icmp_send(pkt, ICMP_DEST_UNREACH, code, trace)
             return
         self.ip_forward(dev, pkt, route, trace)
+
+    def _martian_source(self, src: int) -> bool:
+        """fib_validate_source with rp_filter off: a packet received from outside whose source
+        is one of our own addresses is martian and dropped (only what arrives on lo carries
+        its output route and is not checked). Why kube-proxy masquerades hairpin traffic."""
+        if self.sysctl.get("net.ipv4.conf.all.accept_local", "0") == "1":
+            return False
+        return any(a.ip == src for d in self.devices.values() for a in d.addrs)
 
     def ip_forward(self, in_dev: Device, pkt: IPv4, route: Route, trace: Trace) -> None:
         if pkt.ttl <= 1:

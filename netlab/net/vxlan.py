@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 from netlab.net import trace as T
 from netlab.net.addr import ZERO_MAC, fmt_ip
 from netlab.net.device import Device
-from netlab.net.packet import (ARP, ARP_REPLY, ARP_REQUEST, ETH_P_ARP, IPPROTO_UDP, UDP, VXLAN,
+from netlab.net.packet import (ARP, ARP_REPLY, ARP_REQUEST, ETH_P_ARP, ETH_P_IP, IPPROTO_UDP, UDP, VXLAN,
                                VXLAN_OVERHEAD, Frame, IPv4, evolve, flow_key)
 
 if TYPE_CHECKING:
@@ -119,6 +119,9 @@ class Vxlan(Device):
 
     def _encap(self, frame: Frame, entry: VxlanFdb, how: str, trace: Trace) -> None:
         ns = self.ns
+        if ns.is_local(entry.dst):
+            self._encap_bypass(frame, entry, how, trace)
+            return
         inner_ip = frame.ip
         src = self.local if self.local is not None else 0
         key = flow_key(inner_ip) if inner_ip is not None else (frame.src, frame.dst)
@@ -132,6 +135,39 @@ class Vxlan(Device):
                   f"{fmt_ip(src)}:{sport} → {fmt_ip(entry.dst)}:{self.dstport}, VNI {self.vni} (+{VXLAN_OVERHEAD} bytes)",
                   outer, {"vni": self.vni, "remote": entry.dst})
         ns.ip_local_out(outer, trace, tunnel_inner=frame)
+
+    def _encap_bypass(self, frame: Frame, entry: VxlanFdb, how: str, trace: Trace) -> None:
+        """encap_bypass_if_local: a remote that is one of this namespace's own addresses is not
+        encapsulated. The frame goes straight to the local VXLAN device with this VNI and port,
+        marked PACKET_HOST (vxlan_encap_bypass never looks at its destination MAC). So an FDB
+        entry pointing at the node's own IP hands a packet for a remote pod back to this node's
+        stack, which routes it out again until its TTL runs out."""
+        ns = self.ns
+        # vxlan_find_vni: the first device on this port with this VNI (this one, at the latest).
+        target = next((d for d in ns.devices.values()
+                       if isinstance(d, Vxlan) and d.vni == self.vni and d.dstport == self.dstport), self)
+        trace.add(ns.name, self.name, T.ENCAP,
+                  f"vxlan {self.name}: {how} {frame.dst} → dst {fmt_ip(entry.dst)} is a local address: not encapsulated, "
+                  f"handed to {target.name} (VNI {self.vni}) as a frame for this host", frame,
+                  {"vni": self.vni, "remote": entry.dst})
+        ns.world.post(target._bypass_rcv, frame, trace)
+
+    def _bypass_rcv(self, frame: Frame, trace: Trace) -> None:
+        ns = self.ns
+        if not self.admin_up:
+            self.stats.rx_dropped += 1
+            trace.end(T.DROPPED, f"{self.name} is down", ns.name, self.name)
+            return
+        self.stats.rx(frame.length)
+        trace.t += self.latency
+        if self.master is not None:
+            self.master.port_input(self, frame, trace)
+        elif frame.ethertype == ETH_P_ARP:
+            ns.arp_rcv(self, frame, trace)
+        elif frame.ethertype == ETH_P_IP:
+            ns.ip_rcv(self, frame, trace)
+        else:
+            ns.l2_rcv(self, frame, trace)
 
     def _arp_reduce(self, frame: Frame, trace: Trace) -> None:
         """With `proxy`, the VTEP answers ARP itself from the neighbour table (or asks the agent)."""
