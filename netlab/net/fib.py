@@ -7,7 +7,9 @@ error, exactly where Linux stops it.
 """
 from __future__ import annotations
 
+from bisect import insort
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from netlab.net.addr import fmt_ip, mask
 from netlab.net.errors import EEXIST, ESRCH, NetError
@@ -58,6 +60,9 @@ class Route:
         return format_route(self, show_table=self.table not in (RT_TABLE_MAIN,)).strip()
 
 
+_metric = attrgetter("metric")
+
+
 @dataclass
 class Table:
     id: int
@@ -66,13 +71,23 @@ class Table:
     plens: list[int] = field(default_factory=list)  # descending, only non-empty
 
     def insert(self, route: Route) -> None:
-        bucket = self.by_plen.setdefault(route.plen, {})
-        routes = bucket.setdefault(route.dst, [])
-        routes.append(route)
-        routes.sort(key=lambda r: r.metric)
-        if route.plen not in self.plens:
+        """Place `route` after every route for its prefix with a metric <= its own (the
+        kernel's alias order: priority, then insertion)."""
+        bucket = self.by_plen.get(route.plen)
+        if bucket is None:
+            bucket = self.by_plen[route.plen] = {}
             self.plens.append(route.plen)
             self.plens.sort(reverse=True)
+        routes = bucket.get(route.dst)
+        if routes is None:
+            bucket[route.dst] = [route]
+        else:
+            insort(routes, route, key=_metric)
+
+    def replace(self, old: Route, new: Route) -> None:
+        """Put `new` in `old`'s place (same prefix and metric): NLM_F_REPLACE keeps the position."""
+        routes = self.by_plen[old.plen][old.dst]
+        routes[routes.index(old)] = new
 
     def remove(self, route: Route) -> None:
         bucket = self.by_plen[route.plen]
@@ -96,8 +111,8 @@ class Table:
             routes = self.by_plen[plen].get(addr & mask(plen) if plen else 0)
             if routes:
                 for route in routes:
-                    if route.dev is not None and not route.dev.is_up:
-                        continue  # a dead nexthop: fib_trie backtracks
+                    if nexthop_dead(route):
+                        continue  # RTNH_F_DEAD: fib_trie tries the next alias, then backtracks
                     if oif is not None and route.type == UNICAST and route.dev is not oif:
                         continue
                     return route
@@ -114,6 +129,24 @@ class Table:
 
     def __len__(self) -> int:
         return sum(len(rs) for b in self.by_plen.values() for rs in b.values())
+
+
+def same_route(a: Route, b: Route) -> bool:
+    """Same key and same fib_info (type, nexthop, source, protocol, scope): the "perfect
+    match" that makes even `ip route append` answer File exists."""
+    return (a.key() == b.key() and a.type == b.type and a.dev is b.dev and a.gateway == b.gateway and a.src == b.src
+            and a.proto == b.proto and a.scope == b.scope and a.onlink == b.onlink and a.mtu == b.mtu)
+
+
+def nexthop_dead(route: Route) -> bool:
+    """Is the route's nexthop dead (RTNH_F_DEAD), so that lookups pass over it?
+
+    Only an administratively down device kills a nexthop (fib_sync_down_dev on NETDEV_DOWN),
+    and never a host-scope one: the `local` route of an address on a down link still answers.
+    Losing carrier only marks the nexthop `linkdown`, and with the default
+    net.ipv4.conf.*.ignore_routes_with_linkdown=0 such routes are still used."""
+    dev = route.dev
+    return dev is not None and not dev.admin_up and route.scope != SCOPE_HOST
 
 
 @dataclass(slots=True)
@@ -137,13 +170,19 @@ class Fib:
         return t
 
     def add(self, route: Route, *, replace: bool = False, append: bool = False) -> None:
+        """fib_table_insert. Plain add (NLM_F_EXCL) fails if a route with the same key exists;
+        append goes after the routes with the same key and fails only for an identical one;
+        replace takes the place of the first route with the same key, or adds."""
         table = self.table(route.table, create=True)
         same = table.find(route.dst, route.plen, route.metric)
-        if same and not append:
-            if not replace:
+        if same:
+            if replace:
+                if not same_route(same[0], route):
+                    table.replace(same[0], route)
+                    self.version += 1
+                return
+            if not append or any(same_route(old, route) for old in same):
                 raise NetError(EEXIST)
-            for old in same:
-                table.remove(old)
         table.insert(route)
         self.version += 1
 

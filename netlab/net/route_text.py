@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from netlab.net.addr import fmt_ip
-from netlab.net.fib import RT_TABLE_MAIN, SCOPE_NAMES, SCOPE_UNIVERSE, TABLE_NAMES, UNICAST, Route
+from netlab.net.fib import RT_TABLE_MAIN, SCOPE_HOST, SCOPE_NAMES, SCOPE_UNIVERSE, TABLE_NAMES, UNICAST, Route
 
 
 def fmt_dst(route: Route) -> str:
@@ -40,6 +40,6 @@ def format_route(route: Route, *, show_table: bool = False, details: bool = Fals
         parts.append(f"metric {route.metric}")
     if route.onlink:
         parts.append("onlink")
-    if route.dev is not None and not route.dev.carrier and route.dev.admin_up:
-        parts.append("linkdown")
+    if route.dev is not None and route.scope != SCOPE_HOST and not route.dev.carrier:
+        parts.append("linkdown")  # RTNH_F_LINKDOWN is never set on host-scope (local) nexthops
     return " ".join(parts) + " "
