@@ -80,6 +80,11 @@ class NeighTable:
             return entry, []
         if entry.state in (PERMANENT, NOARP) and not override:
             return entry, []
+        if state == STALE and entry.state in VALID and entry.lladdr == lladdr and not override:
+            # __neigh_update: "If entry was valid and address is not changed, do not change
+            # entry state, if new one is STALE" — an ARP request neither asserts nor denies
+            # reachability, so a REACHABLE neighbour that asks for us stays REACHABLE.
+            return entry, []
         entry.lladdr = lladdr
         entry.state = state
         entry.confirmed = self._clock()
