@@ -255,14 +255,14 @@ class Bridge(Device):
     def fdb_get(self, mac: str) -> FdbEntry | None:
         entry = self.fdb.get(mac)
         if entry is not None and not entry.local and not entry.static:
-            if self.ns.world.clock - entry.updated > self.ageing_time:
+            if self.ns.world.clock - entry.updated >= self.ageing_time:  # has_expired: updated + ageing <= now
                 del self.fdb[mac]  # aged out
                 return None
         return entry
 
     def fdb_entries(self) -> list[FdbEntry]:
         now = self.ns.world.clock
-        for mac in [m for m, e in self.fdb.items() if not e.local and not e.static and now - e.updated > self.ageing_time]:
+        for mac in [m for m, e in self.fdb.items() if not e.local and not e.static and now - e.updated >= self.ageing_time]:
             del self.fdb[mac]
         return list(self.fdb.values())
 
@@ -297,8 +297,10 @@ class Bridge(Device):
             self._flood(port, frame, trace)
             return
         if entry.local:
+            # The bridge's MAC or a port's: br_pass_frame_up. The frame was PACKET_HOST when it
+            # arrived on the port, so the bridge device's stack takes it whichever local MAC it named.
             trace.add(ns.name, self.name, T.FDB, f"bridge {self.name}: {dst} is the bridge's own address: up to the host stack", frame)
-            ns.l2_rcv(self, frame, trace)
+            ns.l2_rcv(self, frame, trace, host=True)
             return
         out = entry.port
         if out is port and not port.hairpin:

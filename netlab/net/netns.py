@@ -254,9 +254,11 @@ class NetNS:
         return RouteResult(route, dev, nexthop, src, route.type)
 
     # -- receive ---------------------------------------------------------------
-    def l2_rcv(self, dev: Device, frame: Frame, trace: Trace) -> None:
-        """After the device (and any bridge) is done: is this frame for our stack?"""
-        if not dev.accepts(frame):
+    def l2_rcv(self, dev: Device, frame: Frame, trace: Trace, *, host: bool = False) -> None:
+        """After the device (and any bridge) is done: is this frame for our stack?
+        `host` says the frame is already known to be PACKET_HOST (a bridge passing up a
+        frame addressed to one of its ports' MACs)."""
+        if not host and not dev.accepts(frame):
             trace.end(T.DROPPED, f"frame for {frame.dst} is not for {dev.name} ({dev.mac}): PACKET_OTHERHOST, dropped",
                       self.name, dev.name, quiet=True)
             return
