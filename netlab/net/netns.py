@@ -59,6 +59,7 @@ ERR_NETUNREACH = "Network is unreachable"
 ERR_HOSTUNREACH = "No route to host"
 ERR_INVAL = "Invalid argument"
 ERR_ACCES = "Permission denied"
+ERR_MSGSIZE = "Message too long"
 
 
 class RouteError(Exception):
@@ -357,6 +358,12 @@ class NetNS:
         out = route.dev
         nexthop = route.gateway if route.gateway is not None else pkt.dst
         trace.add(self.name, in_dev.name, T.ROUTE, f"route {fmt_ip(pkt.dst)}: {route.describe()}", detail={"route": route})
+        if pkt.df and pkt.length > out.mtu:
+            # ip_forward checks the MTU before the FORWARD hook and before decrementing the TTL,
+            # so the ICMP error quotes the packet as it arrived and a FORWARD DROP cannot hide it.
+            trace.end(T.DROPPED, f"packet of {pkt.length} bytes with DF set exceeds {out.name} MTU {out.mtu}: ICMP need-to-frag sent", self.name, out.name)
+            self.icmp_send(pkt, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, trace, mtu=out.mtu)
+            return
         pkt = self._hook(FORWARD, pkt, in_dev, out, trace)
         if pkt is None:
             return
@@ -406,8 +413,10 @@ class NetNS:
                 trace.end(T.DROPPED, "echo request ignored (net.ipv4.icmp_echo_ignore_all=1)", self.name, dev.name)
                 return
             trace.end(T.DELIVERED, f"echo request reached {self.name}: the kernel answers it", self.name, dev.name)
+            # The kernel's ICMP socket sends with IP_PMTUDISC_DONT: replies never set DF, and a big
+            # one is fragmented rather than refused.
             reply = IPv4(pkt.dst, pkt.src, IPPROTO_ICMP, ICMP(ICMP_ECHOREPLY, 0, icmp.id, icmp.seq, icmp.data_len),
-                         id=self.next_ip_id())
+                         id=self.next_ip_id(), df=False)
             rtrace = self.world.new_trace(f"{fmt_ip(reply.src)} > {fmt_ip(reply.dst)} ICMP echo reply seq {icmp.seq}", self.name, reply, "echo reply")
             rtrace.t = trace.t
             self.ip_local_out(reply, rtrace)
@@ -471,29 +480,30 @@ class NetNS:
                 trace.end(T.DROPPED, f"{err.errno_text} after NAT to {fmt_ip(hooked.dst)}", self.name)
                 return err.errno_text
             trace.add(self.name, res.dev.name, T.ROUTE, f"re-route after NAT {fmt_ip(hooked.dst)}: {res.route.describe()}", detail={"route": res.route})
-        self.ip_output(hooked, res.dev, res.nexthop, trace, forwarded=False, route_type=res.type)
-        return None
+        return self.ip_output(hooked, res.dev, res.nexthop, trace, forwarded=False, route_type=res.type)
 
-    def ip_output(self, pkt: IPv4, dev: Device, nexthop: int, trace: Trace, *, forwarded: bool, route_type: str = UNICAST) -> None:
+    def ip_output(self, pkt: IPv4, dev: Device, nexthop: int, trace: Trace, *, forwarded: bool, route_type: str = UNICAST) -> str | None:
+        """Returns ERR_MSGSIZE when a locally generated DF packet does not fit: the sender's
+        sendmsg fails with EMSGSIZE (`ping: local error: message too long, mtu=1450`)."""
         pkt = self._hook(POSTROUTING, pkt, None, dev, trace)
         if pkt is None:
-            return
+            return None
         if pkt.length > dev.mtu:
             if pkt.df:
                 if forwarded:
                     trace.end(T.DROPPED, f"packet of {pkt.length} bytes with DF set exceeds {dev.name} MTU {dev.mtu}: ICMP need-to-frag sent", self.name, dev.name)
                     self.icmp_send(pkt, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, trace, mtu=dev.mtu)
-                else:
-                    trace.end(T.DROPPED, f"message too long: {pkt.length} bytes with DF set, {dev.name} MTU is {dev.mtu}", self.name, dev.name)
-                return
+                    return None
+                trace.end(T.DROPPED, f"message too long: {pkt.length} bytes with DF set, {dev.name} MTU is {dev.mtu}", self.name, dev.name)
+                return ERR_MSGSIZE
             trace.add(self.name, dev.name, T.TX, f"{pkt.length} bytes exceed {dev.name} MTU {dev.mtu}: fragmented")
         if dev.kind == "loopback" or route_type == LOCAL:
             self._neigh_xmit(dev, "00:00:00:00:00:00", pkt, trace)
-            return
-        if route_type == BROADCAST or pkt.dst == 0xFFFFFFFF or not dev.arp:
+        elif route_type == BROADCAST or pkt.dst == 0xFFFFFFFF or not dev.arp:
             self._neigh_xmit(dev, BROADCAST_MAC, pkt, trace)
-            return
-        self.neigh_output(dev, nexthop, pkt, trace)
+        else:
+            self.neigh_output(dev, nexthop, pkt, trace)
+        return None
 
     def neigh_output(self, dev: Device, nexthop: int, pkt: IPv4, trace: Trace) -> None:
         neigh = self.neigh

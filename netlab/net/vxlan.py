@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from netlab.net import trace as T
-from netlab.net.addr import ZERO_MAC, fmt_ip
+from netlab.net.addr import ZERO_MAC, fmt_ip, is_multicast_mac
 from netlab.net.device import Device
 from netlab.net.packet import (ARP, ARP_REPLY, ARP_REQUEST, ETH_P_ARP, ETH_P_IP, IPPROTO_UDP, UDP, VXLAN,
                                VXLAN_OVERHEAD, Frame, IPv4, evolve, flow_key)
@@ -104,14 +104,14 @@ class Vxlan(Device):
             entries = self.fdb.get(ZERO_MAC)
             how = "default FDB entry 00:00:00:00:00:00"
         if not entries:
+            # vxlan_xmit: a miss is reported to user space (L2MISS) and this frame is dropped;
+            # an entry the agent adds serves the next frame, not this one.
             self.stats.tx_dropped += 1
-            if self.l2miss and self.on_l2miss is not None:
+            if self.l2miss and self.on_l2miss is not None and not is_multicast_mac(frame.dst):
                 trace.add(ns.name, self.name, T.FDB, f"vxlan {self.name}: no FDB entry for {frame.dst}: L2MISS sent to the agent")
                 self.on_l2miss(self, frame.dst)
-                entries = self.fdb.get(frame.dst)
-            if not entries:
-                trace.end(T.DROPPED, f"vxlan {self.name}: no FDB entry for {frame.dst} (which remote VTEP has this MAC?)", ns.name, self.name)
-                return
+            trace.end(T.DROPPED, f"vxlan {self.name}: no FDB entry for {frame.dst} (which remote VTEP has this MAC?)", ns.name, self.name)
+            return
         self.stats.tx(frame.length)
         trace.t += self.latency
         for entry in entries:
@@ -191,13 +191,37 @@ class Vxlan(Device):
         ns = self.ns
         payload = outer.l4.payload
         inner = payload.inner
-        if self.vxlan_learning and inner.src not in self.fdb:
-            self.fdb[inner.src] = [VxlanFdb(inner.src, outer.src, permanent=False, updated=ns.world.clock)]
+        if inner.src == self.mac:
+            self.stats.rx_dropped += 1
+            trace.end(T.DROPPED, f"vxlan {self.name}: inner source {inner.src} is this VTEP's own MAC: a loop, dropped", ns.name, self.name)
+            return
+        if self.vxlan_learning and not self._snoop(inner.src, outer.src, trace):
+            return
         trace.t += self.latency
         trace.add(ns.name, self.name, T.DECAP,
                   f"vxlan {self.name}: UDP :{self.dstport} VNI {payload.vni} from {fmt_ip(outer.src)}: decapsulate, inner frame {inner.src} > {inner.dst}",
                   inner)
         self.receive(evolve(inner, meta={}), trace)
+
+    def _snoop(self, mac: str, remote: int, trace: Trace) -> bool:
+        """vxlan_snoop (learning on): learn or migrate `mac` to the VTEP it came from.
+        Returns False when the packet must be dropped: a static entry is never migrated."""
+        entries = self.fdb.get(mac)
+        now = self.ns.world.clock
+        if not entries:
+            self.fdb[mac] = [VxlanFdb(mac, remote, permanent=False, updated=now)]
+            return True
+        first = entries[0]
+        if first.dst == remote:
+            return True
+        if first.permanent:
+            self.stats.rx_dropped += 1
+            trace.end(T.DROPPED, f"vxlan {self.name}: {mac} arrived from {fmt_ip(remote)} but a static FDB entry says "
+                      f"{fmt_ip(first.dst)}: not migrated, dropped", self.ns.name, self.name)
+            return False
+        first.dst = remote  # "<mac> migrated from <old> to <new>"
+        first.updated = now
+        return True
 
 
 def vxlan_socket(ns, port: int):
