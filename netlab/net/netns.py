@@ -94,6 +94,7 @@ class NetNS:
         self.sockets: dict[tuple[int, int], Socket] = {}
         self.icmp_sockets: dict[int, Socket] = {}
         self.netfilter = None  # the netfilter layer, when loaded: .hook(name, pkt, in_dev, out_dev, trace)
+        self.ipvs = None  # IPVS (net/ipvs.py), once a virtual service exists: hooked after netfilter
         self.files: dict[str, str | Callable[[], str]] = {}
         self.env: dict[str, str] = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
         self._ip_id = 0
@@ -573,9 +574,14 @@ class NetNS:
     # -- netfilter -------------------------------------------------------------
     def _hook(self, hook: str, pkt: IPv4, in_dev: Device | None, out_dev: Device | None, trace: Trace) -> IPv4 | None:
         nf = self.netfilter
-        if nf is None:
+        if nf is not None:
+            pkt = nf.hook(hook, pkt, in_dev, out_dev, trace)
+            if pkt is None:
+                return None
+        vs = self.ipvs
+        if vs is None:
             return pkt
-        return nf.hook(hook, pkt, in_dev, out_dev, trace)
+        return vs.hook(hook, pkt, in_dev, out_dev, trace)
 
     # -- sockets ---------------------------------------------------------------
     def bind(self, sock: Socket) -> Socket:
