@@ -148,6 +148,8 @@ class IPv4:
     df: bool = True
     tos: int = 0
     mark: int = 0  # skb->mark: not on the wire, but carried with the packet inside one host
+    # skb->_nfct: the conntrack entry netfilter attached in one namespace (netfilter/engine.py).
+    nfct: Any = field(default=None, compare=False, repr=False)
 
     @property
     def length(self) -> int:

@@ -1,0 +1,257 @@
+"""Changing tables: the operations behind `iptables -A/-I/-D/-R/-F/-N/-X/-P/-E/-Z` and the
+structured API programs use (kube-proxy builds Rule objects and swaps whole chain sets).
+
+Every operation validates first and changes nothing when it fails, with the message the
+real tool prints (IptablesError carries it and the exit status).
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from netlab.net.netfilter.matches import SetMatch
+from netlab.net.netfilter.model import (BUILTIN_CHAINS, MAX_CHAIN_NAME, POLICIES, Chain, IptablesError, Rule,
+                                        Table)
+
+NO_CHAIN = "No chain/target/match by that name."
+
+
+class TableOps:
+    tables: dict[str, Table]
+
+    # -- lookups --------------------------------------------------------------------------------
+    def table(self, name: str) -> Table:
+        t = self.tables.get(name)
+        if t is None:
+            raise IptablesError(f"table '{name}' does not exist\nPerhaps iptables or your kernel needs to be upgraded.", 3)
+        return t
+
+    def chain(self, table: str, name: str) -> Chain:
+        c = self.table(table).chains.get(name)
+        if c is None:
+            raise IptablesError(NO_CHAIN)
+        return c
+
+    # -- validation -----------------------------------------------------------------------------
+    def _check_rule(self, t: Table, chain: Chain, rule: Rule, chains: dict[str, Chain] | None = None) -> None:
+        for m in rule.matches:
+            if isinstance(m, SetMatch) and m.set_name not in (getattr(self.ns, "ipsets", None) or {}):
+                raise IptablesError(f"Set {m.set_name} doesn't exist.\n", 2, usage=True)
+        target = rule.target
+        if target is None:
+            return
+        if target.chain is not None:
+            known = chains if chains is not None else t.chains
+            sub = known.get(target.chain)
+            if sub is None or sub.policy is not None:
+                raise IptablesError(f"Chain '{target.chain}' does not exist", 2, usage=True)
+            return
+        bad = (target.tables is not None and t.name not in target.tables) or \
+              (target.hooks is not None and chain.policy is not None and chain.name not in target.hooks)
+        if bad:
+            raise IptablesError(f" RULE_APPEND failed (Invalid argument): rule in chain {chain.name}", 4)
+
+    def _touch(self, t: Table, *chains: Chain) -> None:
+        t.exists = True
+        for c in chains:
+            c.changed()
+
+    # -- rule commands --------------------------------------------------------------------------
+    def append(self, table: str, chain: str, rule: Rule) -> None:
+        t, c = self.table(table), self.chain(table, chain)
+        self._check_rule(t, c, rule)
+        c.rules.append(rule)
+        self._touch(t, c)
+
+    def insert(self, table: str, chain: str, rule: Rule, num: int = 1) -> None:
+        t, c = self.table(table), self.chain(table, chain)
+        if num < 1 or num > len(c.rules) + 1:
+            raise IptablesError("Index of insertion too big.")
+        self._check_rule(t, c, rule)
+        c.rules.insert(num - 1, rule)
+        self._touch(t, c)
+
+    def replace(self, table: str, chain: str, num: int, rule: Rule) -> None:
+        t, c = self.table(table), self.chain(table, chain)
+        if num < 1 or num > len(c.rules):
+            raise IptablesError("Index of replacement too big.")
+        self._check_rule(t, c, rule)
+        c.rules[num - 1] = rule
+        self._touch(t, c)
+
+    def find(self, table: str, chain: str, rule: Rule) -> int | None:
+        """The position (1-based) of the first rule equal to `rule`, as -D and -C compare."""
+        c = self.chain(table, chain)
+        spec = rule.spec()
+        for i, r in enumerate(c.rules):
+            if r.spec() == spec:
+                return i + 1
+        return None
+
+    def delete(self, table: str, chain: str, rule: Rule | int) -> Rule:
+        t, c = self.table(table), self.chain(table, chain)
+        if isinstance(rule, int):
+            if rule < 1 or rule > len(c.rules):
+                raise IptablesError("Index of deletion too big.")
+            num = rule
+        else:
+            found = self.find(table, chain, rule)
+            if found is None:
+                raise IptablesError("Bad rule (does a matching rule exist in that chain?).")
+            num = found
+        gone = c.rules.pop(num - 1)
+        self._touch(t, c)
+        return gone
+
+    def check(self, table: str, chain: str, rule: Rule) -> None:
+        self.chain(table, chain)
+        if self.find(table, chain, rule) is None:
+            raise IptablesError("Bad rule (does a matching rule exist in that chain?).")
+
+    # -- chain commands -------------------------------------------------------------------------
+    def flush(self, table: str, chain: str | None = None) -> None:
+        t = self.table(table)
+        chains = [self.chain(table, chain)] if chain is not None else list(t.chains.values())
+        for c in chains:
+            c.rules = []
+        self._touch(t, *chains)
+
+    def zero(self, table: str, chain: str | None = None, num: int | None = None) -> None:
+        t = self.table(table)
+        chains = [self.chain(table, chain)] if chain is not None else list(t.chains.values())
+        for c in chains:
+            rules = c.rules if num is None else c.rules[num - 1:num]
+            for r in rules:
+                r.pkts = r.bytes = 0
+            if num is None:
+                c.pkts = c.bytes = 0
+
+    def new_chain(self, table: str, name: str) -> Chain:
+        from netlab.net.netfilter.parse import check_chain_name
+
+        t = self.table(table)
+        check_chain_name(name)
+        if name in t.chains:
+            raise IptablesError("Chain already exists.")
+        c = t._attach(Chain(name))
+        self._touch(t)
+        return c
+
+    def delete_chain(self, table: str, name: str | None = None) -> None:
+        t = self.table(table)
+        if name is None:
+            users = [c for c in t.chains.values() if c.policy is None]
+            names = {c.name for c in users}
+            for c in users:
+                if c.rules or any(r.target is not None and r.target.chain == c.name
+                                  for ch in t.chains.values() if ch.name not in names for r in ch.rules):
+                    raise IptablesError(f" CHAIN_DEL failed (Device or resource busy): chain {c.name}", 4)
+            for c in users:
+                del t.chains[c.name]
+            self._touch(t)
+            return
+        c = t.chains.get(name)
+        if c is None or (c.policy is not None and not c.rules):
+            raise IptablesError(NO_CHAIN)
+        if c.rules or c.policy is not None or t.references(name):
+            raise IptablesError(f" CHAIN_DEL failed (Device or resource busy): chain {name}", 4)
+        del t.chains[name]
+        self._touch(t)
+
+    def rename_chain(self, table: str, old: str, new: str) -> None:
+        from netlab.net.netfilter.parse import check_chain_name
+
+        t = self.table(table)
+        c = self.chain(table, old)
+        check_chain_name(new)
+        if c.policy is not None:
+            raise IptablesError(NO_CHAIN)
+        if new in t.chains:
+            raise IptablesError("File exists.")
+        del t.chains[old]
+        c.name = new
+        t.chains[new] = c
+        for ch in t.chains.values():
+            for i, r in enumerate(ch.rules):
+                if r.target is not None and r.target.chain == old:
+                    from netlab.net.netfilter.targets import Jump
+
+                    nr = _copy_rule(r)
+                    nr.target = Jump(new)
+                    ch.rules[i] = nr
+                    ch.changed()
+        self._touch(t)
+
+    def set_policy(self, table: str, chain: str, policy: str, counters: tuple[int, int] | None = None) -> None:
+        t = self.table(table)
+        c = t.chains.get(chain)
+        if c is None or c.policy is None:
+            raise IptablesError("Bad built-in chain name.")
+        if policy not in POLICIES:
+            raise IptablesError("Bad policy name. Run `dmesg' for more information.")
+        c.policy = policy
+        if counters is not None:
+            c.pkts, c.bytes = counters
+        self._touch(t, c)
+
+    # -- the structured API: whole tables or chain sets, atomically -----------------------------
+    def replace_table(self, table: str, chains: dict[str, Iterable[Rule]], policies: dict[str, str] | None = None,
+                      counters: dict[str, tuple[int, int]] | None = None) -> None:
+        """What `iptables-restore` does to one table: every chain not named is deleted, every
+        built-in chain is flushed, and the named chains get exactly these rules. Validated as a
+        whole before anything changes."""
+        t = self.table(table)
+        new: dict[str, Chain] = {}
+        for name in BUILTIN_CHAINS[table]:
+            old = t.chains[name]
+            c = Chain(name, (policies or {}).get(name, old.policy))
+            c.pkts, c.bytes = (counters or {}).get(name, (old.pkts, old.bytes) if counters is None else (0, 0))
+            new[name] = c
+        for name, rules in chains.items():
+            if name not in new:
+                if len(name) > MAX_CHAIN_NAME:
+                    raise IptablesError(f"chain name `{name}' too long (must be under {MAX_CHAIN_NAME + 1} chars)", 2)
+                new[name] = Chain(name)
+            new[name].rules = list(rules)
+        self._commit(t, new)
+
+    def replace_chains(self, table: str, chains: dict[str, Iterable[Rule]], delete: Iterable[str] = (),
+                       policies: dict[str, str] | None = None) -> None:
+        """`iptables-restore --noflush` for one table: the named chains are created or flushed and
+        get these rules, the chains in `delete` are removed, everything else stays."""
+        t = self.table(table)
+        new = dict(t.chains)
+        for name in delete:
+            if name not in new or new[name].policy is not None:
+                raise IptablesError(NO_CHAIN)
+            del new[name]
+        for name, rules in chains.items():
+            old = new.get(name)
+            c = Chain(name, old.policy if old is not None else None)
+            if old is not None:
+                c.pkts, c.bytes = old.pkts, old.bytes
+            c.rules = list(rules)
+            new[name] = c
+        for name, policy in (policies or {}).items():
+            if name not in new or new[name].policy is None:
+                raise IptablesError("Bad built-in chain name.")
+            new[name].policy = policy
+        self._commit(t, new)
+
+    def _commit(self, t: Table, new: dict[str, Chain]) -> None:
+        check = self._check_rule
+        for c in new.values():
+            for rule in c.rules:
+                check(t, c, rule, new)
+        t.chains = {}
+        for c in new.values():
+            c.changed()
+            t._attach(c)
+        t.exists = True
+
+
+def _copy_rule(r: Rule) -> Rule:
+    nr = Rule.__new__(Rule)
+    for slot in Rule.__slots__:
+        setattr(nr, slot, getattr(r, slot))
+    nr._text = None
+    return nr
