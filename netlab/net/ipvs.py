@@ -649,7 +649,7 @@ class Ipvs:
         self._arm(cp)
         self._count(cp, pkt, out=True)
         new = evolve(pkt, src=cp.vaddr, l4=evolve(l4, sport=cp.vport))
-        self._conntrack_update(cp, pkt, new, trace, reply=True)
+        new = self._conntrack_update(cp, pkt, new, trace, reply=True)
         trace.add(self.ns.name, _devname(dev), T.IPVS,
                   f"IPVS: reply of {cp.describe()} [{self.state_name(cp)}]: source "
                   f"{fmt_ip(pkt.src)}:{l4.sport} → {fmt_ip(cp.vaddr)}:{cp.vport}", new,
@@ -773,8 +773,7 @@ class Ipvs:
             nat = f"direct routing: destination stays {fmt_ip(pkt.dst)}, frame sent to {fmt_ip(cp.daddr)}"
         if res.type == LOCAL:  # the real server is this host: on up the local stack
             trace.add(ns.name, where, T.NAT, f"IPVS {nat} (local real server)", new)
-            self._conntrack_update(cp, pkt, new, trace, reply=False)
-            return new
+            return self._conntrack_update(cp, pkt, new, trace, reply=False)
         if new.ttl <= 1:
             trace.end(T.DROPPED, "IPVS: TTL exceeded on the way to the real server: ICMP time exceeded sent",
                       ns.name, where)
@@ -784,7 +783,7 @@ class Ipvs:
         trace.add(ns.name, res.dev.name, T.NAT,
                   f"IPVS {nat}, TTL {new.ttl + 1} → {new.ttl}; route {fmt_ip(cp.daddr)}: {res.route.describe()}; "
                   f"sent through OUTPUT and POSTROUTING (not FORWARD)", new, {"route": res.route})
-        self._conntrack_update(cp, pkt, new, trace, reply=False)
+        new = self._conntrack_update(cp, pkt, new, trace, reply=False)
         nf = ns.netfilter
         if nf is not None:  # NF_HOOK(LOCAL_OUT, ..., dst_output) with skb->ipvs_property set
             new = nf.hook(OUTPUT, new, None, res.dev, trace)
@@ -793,19 +792,22 @@ class Ipvs:
         ns.ip_output(new, res.dev, res.nexthop, trace, forwarded=True, route_type=res.type)
         return None
 
-    def _conntrack_update(self, cp: Conn, before: IPv4, after: IPv4, trace: Trace, *, reply: bool) -> None:
-        """ip_vs_update_conntrack, with net.ipv4.vs.conntrack=1: tell conntrack that IPVS
-        translated this packet, so the reply tuple names the real server and netfilter's
-        NAT (kube-proxy's MASQUERADE) still applies. With 0 the packet is untracked.
+    def _conntrack_update(self, cp: Conn, before: IPv4, after: IPv4, trace: Trace, *, reply: bool) -> IPv4:
+        """The one place IPVS meets conntrack. With net.ipv4.vs.conntrack=1 (kube-proxy sets
+        it) ip_vs_update_conntrack tells the entry that the reply will come from the real
+        server, so netfilter's NAT — kube-proxy's MASQUERADE in POSTROUTING — still applies
+        (`Netfilter.ipvs_update`). With 0 (the default) ip_vs_notrack leaves the packet
+        untracked, and no nat rule ever sees it: a MASQUERADE rule is silently skipped."""
+        nf = self.ns.netfilter
+        if nf is None:
+            return after
+        if self.ns.sysctl.get("net.ipv4.vs.conntrack", "0") == "1":
+            if cp.fwd == MASQ:
+                nf.ipvs_update(before, after, reply=reply, trace=trace)
+            return after
+        from netlab.net.netfilter.engine import CtRef
 
-        The one place IPVS meets conntrack: it calls `ns.conntrack.ipvs_update(before,
-        after, reply=..., trace=...)` when the conntrack table offers it."""
-        if self.ns.sysctl.get("net.ipv4.vs.conntrack", "0") != "1":
-            return
-        ct = getattr(self.ns, "conntrack", None)
-        update = getattr(ct, "ipvs_update", None)
-        if update is not None:
-            update(before, after, reply=reply, trace=trace)
+        return evolve(after, nfct=CtRef(nf.ct, None, 0, "UNTRACKED"))
 
 
 def _svc_label(cp: Conn) -> str:

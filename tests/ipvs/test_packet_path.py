@@ -188,3 +188,45 @@ def test_node_local_client_reaches_the_vip_through_local_out():
     t = rr_topo()
     ex = exchange(t.node, parse_ip(VIP), 80, "GET /")
     assert ex.kind == "ok" and ex.response == "hello from rs2"
+
+
+MASQ_RULES = """*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+-A POSTROUTING -d 10.0.2.0/24 -j MASQUERADE
+COMMIT
+"""
+
+
+def _masq_topo(vs_conntrack: str) -> Topo:
+    from netlab.net import netfilter
+
+    t = Topo()
+    t.node.sysctl["net.ipv4.vs.conntrack"] = vs_conntrack
+    netfilter.load(t.node).restore(MASQ_RULES)
+    t.ipvs.add_service("tcp", VIP, 80, scheduler="rr")
+    t.ipvs.add_dest("tcp", VIP, 80, rip=RS1)
+    return t
+
+
+def _seen_by_rs1(ex) -> IPv4:
+    return next(h for h in ex.traces[0].hops if h.ns == "rs1" and h.kind == "rx").frame.payload
+
+
+def test_with_vs_conntrack_1_masquerade_in_postrouting_applies_to_ipvs_traffic():
+    t = _masq_topo("1")
+    ex = exchange(t.client, parse_ip(VIP), 80, "GET /")
+    assert ex.kind == "ok" and ex.response == "hello from rs1"
+    assert fmt_ip(_seen_by_rs1(ex).src) == "10.0.2.1"  # masqueraded to the node's address
+    synack = next(tr for tr in ex.traces if tr.label == "SYN-ACK")
+    kinds = [h.kind for h in synack.hops if h.ns == "node"]
+    assert kinds.index("nat") < kinds.index("ipvs")  # conntrack un-SNATs, then ip_vs_out un-DNATs
+
+
+def test_with_vs_conntrack_0_the_packet_is_untracked_and_masquerade_never_sees_it():
+    t = _masq_topo("0")
+    ex = exchange(t.client, parse_ip(VIP), 80, "GET /")
+    assert ex.kind == "ok"
+    assert fmt_ip(_seen_by_rs1(ex).src) == "10.0.1.2"
