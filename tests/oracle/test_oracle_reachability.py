@@ -1,0 +1,36 @@
+"""Ping reachability (and the reply's TTL) in netlab against the real kernel, on the
+intact labs and after each way a level breaks them."""
+from __future__ import annotations
+
+import pytest
+
+from netlab import Lab
+
+from oracle_breaks import BREAKS, NotApplicable
+from oracle_compare import compare_pings, compare_route_gets
+from oracle_labs import LABS
+
+pytestmark = pytest.mark.oracle
+
+
+def test_ping_reachability_agrees(built):
+    name, lab, kw = built
+    n, diffs = compare_pings(lab, kw)
+    assert n >= 20
+    assert not diffs, f"{len(diffs)} of {n} pings disagree:\n" + "\n".join(diffs)
+
+
+@pytest.mark.parametrize("brk", BREAKS, ids=[b.id for b in BREAKS])
+@pytest.mark.parametrize("lab_name", sorted(LABS))
+def test_broken_lab_agrees(lab_name, brk, kernel_world):
+    lab = Lab.load(LABS[lab_name])
+    kw = kernel_world(lab)
+    try:
+        what = brk.apply(lab, kw)
+    except NotApplicable as why:
+        pytest.skip(f"{brk.id} does not apply to the {lab_name} lab: {why}")
+    kw.settle(lab.world)
+    n_routes, route_diffs = compare_route_gets(lab, kw)
+    n_pings, ping_diffs = compare_pings(lab, kw)
+    diffs = route_diffs + ping_diffs
+    assert not diffs, f"after `{what}`: {len(diffs)} of {n_routes + n_pings} disagree:\n" + "\n".join(diffs)
