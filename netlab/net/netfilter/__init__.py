@@ -11,7 +11,8 @@ pay nothing on their packet path. Programs build rules directly and swap them in
                                   target=nf.Jump("KUBE-SVC-ERIFXISQEP7F7OF4"))],
         ...})
 
-People use `iptables`, `iptables-save` and `iptables-restore` (cli.py), or `f.restore(text)`.
+Wrap a big build in `with nf.paused_gc():` (CPython's cycle collector otherwise rescans
+the growing heap). People use `iptables`, `iptables-save` and `iptables-restore` (cli.py), or `f.restore(text)`.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from netlab.net.netfilter.engine import Netfilter
 from netlab.net.netfilter.matches import (AddrType, Comment, Conntrack, Icmp, Mark, Multiport, Physdev, Recent,
                                           SetMatch, Statistic, Tcp, Udp)
 from netlab.net.netfilter.model import Chain, IptablesError, Rule, Table
+from netlab.net.netfilter.ops import paused_gc
 from netlab.net.netfilter.targets import (ACCEPT_T, DROP_T, RETURN_T, ConnMark, Dnat, Jump, Log, MarkTarget,
                                           Masquerade, NatRange, NoTrack, Reject, Snat)
 
@@ -27,7 +29,7 @@ ACCEPT, DROP, RETURN = ACCEPT_T, DROP_T, RETURN_T
 __all__ = ["load", "Netfilter", "Rule", "Chain", "Table", "IptablesError", "Tcp", "Udp", "Icmp", "Multiport",
            "Comment", "Mark", "Conntrack", "AddrType", "Statistic", "SetMatch", "Recent", "Physdev", "Jump",
            "Reject", "Dnat", "Snat", "Masquerade", "MarkTarget", "ConnMark", "Log", "NoTrack", "NatRange",
-           "ACCEPT", "DROP", "RETURN"]
+           "ACCEPT", "DROP", "RETURN", "paused_gc"]
 
 
 def load(ns) -> Netfilter:

@@ -106,17 +106,26 @@ class Rule:
                  oif: str | None = None, oif_inv: bool = False, proto: int | str = PROTO_ANY, proto_inv: bool = False,
                  matches: list[Match] | tuple = (), target: Target | None = None, goto: bool = False,
                  pkts: int = 0, bytes: int = 0) -> None:
-        self.src, self.src_plen = _addr(src)
-        self.dst, self.dst_plen = _addr(dst)
+        # Fast paths first: kube-proxy builds hundreds of thousands of rules per sync.
+        if src is None:
+            self.src, self.src_plen = 0, -1
+        else:
+            self.src, self.src_plen = _addr(src)
+        if dst is None:
+            self.dst, self.dst_plen = 0, -1
+        elif type(dst) is tuple and dst[1] == 32:
+            self.dst, self.dst_plen = dst
+        else:
+            self.dst, self.dst_plen = _addr(dst)
         self.src_inv = src_inv
         self.dst_inv = dst_inv
         self.iif = iif
         self.iif_inv = iif_inv
         self.oif = oif
         self.oif_inv = oif_inv
-        self.proto = proto if isinstance(proto, int) else proto_number(proto)
+        self.proto = proto if type(proto) is int else proto_number(proto)
         self.proto_inv = proto_inv
-        self.matches = list(matches)
+        self.matches = matches if type(matches) is list else list(matches)
         self.target = target
         self.goto = goto
         self.pkts = pkts
