@@ -145,7 +145,7 @@ class Cluster:
                 pod["status"] = {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
                                                                      "reason": "Unschedulable"}]}
                 return
-            pod.setdefault("spec", {})["nodeName"] = node
+            self.scheduler.bind(pod, node)
             self.nodes[node].kubelet.run_pod(pod)
         elif event.type == DELETED:
             node = pod.get("spec", {}).get("nodeName")

@@ -7,36 +7,73 @@ like a Deployment → ReplicaSet → Pod chain names them.
 """
 from __future__ import annotations
 
-import copy
-
 from netlab.k8s.api import ADDED, DELETED, MODIFIED, ApiError, ApiStore, Event
 from netlab.k8s.names import pod_template_hash, random_suffix
 
 
 class Scheduler:
+    """Chooses a node for each new pod, and binds it there.
+
+    A node's load is the number of pods whose spec.nodeName names it. Rather than list every
+    pod for each decision (which made scheduling n pods O(n²)), the scheduler keeps each pod's
+    node from the store's Pod events (created, changed, deleted) and from its own bindings —
+    the two ways spec.nodeName is ever written — so the counts equal a fresh count."""
+
     def __init__(self, api: ApiStore, node_order: list[str]) -> None:
         self.api = api
         self.node_order = node_order
+        self._node_of: dict[tuple[str, str], str] = {}  # (namespace, pod name) -> node it counts for
+        self._counts = {n: 0 for n in node_order}
+        for pod in api.list("Pod"):
+            self._record(pod)
+        api.watch({"Pod"}, self._on_pod)
 
     def choose(self, pod: dict) -> str | None:
         spec = pod.get("spec", {})
         if spec.get("nodeName"):
             return spec["nodeName"]
         selector = spec.get("nodeSelector") or {}
-        counts = {n: 0 for n in self.node_order}
-        for p in self.api.list("Pod"):
-            node = p.get("spec", {}).get("nodeName")
-            if node in counts:
-                counts[node] += 1
+        counts = self._counts
         best = None
         for name in self.node_order:
-            node = self.api.get("Node", "", name)
-            labels = (node or {}).get("metadata", {}).get("labels", {})
-            if any(labels.get(k) != str(v) for k, v in selector.items()):
-                continue
+            if selector:
+                node = self.api.get("Node", "", name)
+                labels = (node or {}).get("metadata", {}).get("labels", {})
+                if any(labels.get(k) != str(v) for k, v in selector.items()):
+                    continue
             if best is None or counts[name] < counts[best]:
                 best = name
         return best
+
+    def bind(self, pod: dict, node: str) -> None:
+        """Write the decision into the pod (what a Binding does upstream)."""
+        pod.setdefault("spec", {})["nodeName"] = node
+        self._record(pod)
+
+    # -- keeping the counts --------------------------------------------------------------
+    def _on_pod(self, event: Event) -> None:
+        if event.type == DELETED:
+            self._forget(_pod_key(event.obj))
+        else:
+            self._record(event.obj)
+
+    def _record(self, pod: dict) -> None:
+        key = _pod_key(pod)
+        self._forget(key)
+        node = (pod.get("spec") or {}).get("nodeName")
+        if node in self._counts:
+            self._node_of[key] = node
+            self._counts[node] += 1
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        node = self._node_of.pop(key, None)
+        if node is not None:
+            self._counts[node] -= 1
+
+
+def _pod_key(pod: dict) -> tuple[str, str]:
+    meta = pod["metadata"]
+    return meta.get("namespace", "default"), meta["name"]
 
 
 class DeploymentController:
@@ -106,12 +143,11 @@ class DeploymentController:
                 pod_name = f"{name}-{tmpl_hash}-{random_suffix(self.rng)}"
                 if self.api.get("Pod", ns, pod_name) is None:
                     break
-            meta = copy.deepcopy(template.get("metadata", {}))
-            labels = meta.setdefault("labels", {})
-            labels["pod-template-hash"] = tmpl_hash
-            labels["netlab.io/deployment"] = name
+            # Built from the template without copying it: ApiStore.create stores a deep copy.
+            meta = template.get("metadata", {})
+            labels = {**meta.get("labels", {}), "pod-template-hash": tmpl_hash, "netlab.io/deployment": name}
             pod = {"apiVersion": "v1", "kind": "Pod",
-                   "metadata": {**meta, "name": pod_name, "namespace": ns,
+                   "metadata": {**meta, "labels": labels, "name": pod_name, "namespace": ns,
                                 "ownerReferences": [{"kind": "ReplicaSet", "name": f"{name}-{tmpl_hash}"}]},
-                   "spec": copy.deepcopy(template.get("spec", {}))}
+                   "spec": template.get("spec", {})}
             pods.append(self.api.create(pod))
