@@ -49,6 +49,7 @@ class Lab:
                 self.cluster.apply(doc.data)
             except ApiError as err:
                 raise SourceError(doc.source, doc.start_line, err.message) from None
+        self.cluster.tick()  # node agents catch up with the lab file's objects
         self.world.clock = STARTUP_SECONDS
         self.world.take_traces()
         from netlab.shell.session import Session
@@ -80,6 +81,7 @@ class Lab:
         """Send one packet from src to dst (pod, node or IP) and return its Trace."""
         from netlab.shell.probe import send_probe
 
+        self.cluster.tick()
         traces, _ = send_probe(self, src, dst, port=port, proto=proto)
         return traces[0]
 

@@ -58,6 +58,13 @@ class Cluster:
         self.endpoints = EndpointsController(self.api)
         self.deployments = DeploymentController(self.api, world.stream("pod-names"))
         self._add_kubernetes_service()
+        from netlab.k8s.kubeproxy import KubeProxy
+        from netlab.net.addr import fmt_prefix as _fp
+
+        kp = spec.kube_proxy
+        self.kube_proxies = {name: KubeProxy(self.api, node.ns, name, cluster_cidr=_fp(*spec.pod_cidr), mode=kp.mode,
+                                             style=kp.style, paused=kp.paused)
+                             for name, node in self.nodes.items()}
 
     # -- the underlay ----------------------------------------------------------
     def _build_underlay(self) -> None:
@@ -135,6 +142,10 @@ class Cluster:
             changed += node.kubelet.probe_readiness()
         if changed:
             self.endpoints.resync_pods(changed)
+        now = self.world.clock
+        for proxy in self.kube_proxies.values():
+            if proxy.due(now):
+                proxy.sync()
 
     # -- pods ------------------------------------------------------------------
     def _on_pod(self, event: Event) -> None:

@@ -25,20 +25,20 @@ def test_seed_article_chain_names_come_out_exactly():
 def test_probability_chain_is_one_third_one_half_then_unconditional():
     lab = Lab.default()
     ports = service_ports(lab.cluster.api, "192.168.0.21")
-    for style, expected in (("modern", ["0.3333333333", "0.5000000000"]), ("legacy", ["0.33333", "0.50000"])):
+    for style, expected in (("modern", ["0.33333333349", "0.50000000000"]), ("legacy", ["0.33332999982", "0.50000000000"])):
         rs = build(ports, node="192.168.0.21", cluster_cidr="172.30.0.0/16", style=style)
-        svc = [r for r in rs.rules["nat"] if r[1] == "KUBE-SVC-45TXGSBX3LGQQRTB" and "KUBE-MARK-MASQ" not in r]
-        probs = [r[r.index("--probability") + 1] for r in svc if "--probability" in r]
+        specs = [r.spec() for r in rs.chains["nat"]["KUBE-SVC-45TXGSBX3LGQQRTB"] if "KUBE-MARK-MASQ" not in r.spec()]
+        probs = [s.split("--probability ")[1].split()[0] for s in specs if "--probability" in s]
         assert probs == expected
-        assert "--probability" not in svc[-1]
-    assert probability(1, "modern") == "1.0000000000"
+        assert "--probability" not in specs[-1]
+    assert probability(3, "modern") == "0.3333333333" and probability(3, "legacy") == "0.33333"
 
 
 def test_service_without_endpoints_rejects_in_filter():
     lab = Lab.default()
     lab.sh("kubectl scale deploy data-product --replicas=0")
     rs = build(service_ports(lab.cluster.api, "192.168.0.21"), node="192.168.0.21", cluster_cidr="172.30.0.0/16")
-    rejects = [" ".join(r) for r in rs.rules["filter"] if r[-1] == "REJECT"]
-    assert rejects == ['-A KUBE-SERVICES -m comment --comment "default/data-product:data-product has no endpoints" '
-                       "-m tcp -p tcp -d 10.254.116.224 --dport 50051 -j REJECT"]
-    assert not any("KUBE-SVC-45TXGSBX3LGQQRTB" in r for r in rs.chains["nat"])
+    rejects = [r.spec() for r in rs.chains["filter"]["KUBE-SERVICES"]]
+    assert rejects == ['-d 10.254.116.224/32 -p tcp -m comment --comment "default/data-product:data-product has no endpoints" '
+                       "-m tcp --dport 50051 -j REJECT --reject-with icmp-port-unreachable"]
+    assert "KUBE-SVC-45TXGSBX3LGQQRTB" not in rs.chains["nat"]

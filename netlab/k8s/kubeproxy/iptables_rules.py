@@ -1,9 +1,10 @@
-"""The rules kube-proxy's iptables mode writes, as the argument lists it hands to
-iptables-restore (before iptables canonicalises them for iptables-save).
+"""The rules kube-proxy's iptables mode writes, built as netfilter Rule objects (the
+structured fast path; no text is parsed). Matches are listed in the order kube-proxy passes
+its arguments, so iptables-save prints exactly what it prints on a real node.
 
 `modern` follows pkg/proxy/iptables/proxier.go of Kubernetes 1.26 (KUBE-SVC/SVL/EXT/FW/SEP
 chains, KUBE-POSTROUTING with RETURN/--xor-mark/MASQUERADE --random-fully, probabilities
-printed with %0.10f). `legacy` follows the ~1.9 proxier the seed article's cluster ran
+written with %0.10f). `legacy` follows the ~1.9 proxier the seed article's cluster ran
 (--set-xmark marks, one MASQUERADE rule, KUBE-XLB chains, %0.5f probabilities, no comments
 on the per-endpoint rules).
 """
@@ -12,114 +13,121 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from netlab.k8s.kubeproxy.model import ServicePort
+from netlab.net import netfilter as nf
 
-MASQ_MARK = "0x4000"
-DROP_MARK = "0x8000"
+MASQ_MARK = 0x4000
+DROP_MARK = 0x8000
+TABLES = ("filter", "nat")
 
 
 @dataclass
 class RuleSet:
-    """Chains (in declaration order) and `-A CHAIN ...` argument lists, per table."""
+    """Per table: the chains kube-proxy owns (in declaration order) with their rules, and the
+    jumps it ensures at the top of built-in chains."""
 
-    chains: dict[str, list[str]] = field(default_factory=lambda: {"filter": [], "nat": []})
-    rules: dict[str, list[list[str]]] = field(default_factory=lambda: {"filter": [], "nat": []})
-    builtin_jumps: dict[str, list[list[str]]] = field(default_factory=lambda: {"filter": [], "nat": []})
+    chains: dict[str, dict[str, list[nf.Rule]]] = field(default_factory=lambda: {t: {} for t in TABLES})
+    jumps: dict[str, list[tuple[str, nf.Rule]]] = field(default_factory=lambda: {t: [] for t in TABLES})
 
-    def chain(self, table: str, name: str) -> None:
-        if name not in self.chains[table]:
-            self.chains[table].append(name)
+    def chain(self, table: str, name: str) -> list[nf.Rule]:
+        rules = self.chains[table].get(name)
+        if rules is None:
+            rules = self.chains[table][name] = []
+        return rules
 
-    def add(self, table: str, *args: str) -> None:
-        self.rules[table].append(list(args))
+    def add(self, table: str, chain: str, rule: nf.Rule) -> None:
+        self.chain(table, chain).append(rule)
 
-    def restore_text(self) -> str:
-        """The iptables-restore input kube-proxy would write (with --noflush)."""
-        out = []
-        for table in ("filter", "nat"):
-            out.append(f"*{table}")
-            out += [f":{c} - [0:0]" for c in self.chains[table]]
-            out += [" ".join(r) for r in self.rules[table]]
-            out.append("COMMIT")
-        return "\n".join(out) + "\n"
-
-
-def _q(text: str) -> str:
-    return f'"{text}"'
+    def rule_count(self) -> int:
+        return sum(len(r) for t in self.chains.values() for r in t.values())
 
 
 def probability(n: int, style: str) -> str:
     return f"{1.0 / n:0.5f}" if style == "legacy" else f"{1.0 / n:0.10f}"
 
 
-# Jumps from the built-in chains, in the order kube-proxy ensures them (each is a prepend).
+def _tcpudp(proto: str, **ports) -> nf.Tcp | nf.Udp:
+    return nf.Tcp(**ports) if proto == "tcp" else nf.Udp(**ports)
+
+
+def _c(text: str) -> nf.Comment:
+    return nf.Comment(text)
+
+
+def _j(chain: str) -> nf.Jump:
+    return nf.Jump(chain)
+
+
+NEW = nf.Conntrack(states={"NEW"})
+
+# Jumps from the built-in chains, in the order kube-proxy ensures them (each a prepend).
 JUMPS_MODERN = [
-    ("filter", "KUBE-EXTERNAL-SERVICES", "INPUT", "kubernetes externally-visible service portals", ["-m", "conntrack", "--ctstate", "NEW"]),
-    ("filter", "KUBE-EXTERNAL-SERVICES", "FORWARD", "kubernetes externally-visible service portals", ["-m", "conntrack", "--ctstate", "NEW"]),
-    ("filter", "KUBE-NODEPORTS", "INPUT", "kubernetes health check service ports", []),
-    ("filter", "KUBE-SERVICES", "FORWARD", "kubernetes service portals", ["-m", "conntrack", "--ctstate", "NEW"]),
-    ("filter", "KUBE-SERVICES", "OUTPUT", "kubernetes service portals", ["-m", "conntrack", "--ctstate", "NEW"]),
-    ("filter", "KUBE-FORWARD", "FORWARD", "kubernetes forwarding rules", []),
-    ("nat", "KUBE-SERVICES", "OUTPUT", "kubernetes service portals", []),
-    ("nat", "KUBE-SERVICES", "PREROUTING", "kubernetes service portals", []),
-    ("nat", "KUBE-POSTROUTING", "POSTROUTING", "kubernetes postrouting rules", []),
+    ("filter", "KUBE-EXTERNAL-SERVICES", "INPUT", "kubernetes externally-visible service portals", True),
+    ("filter", "KUBE-EXTERNAL-SERVICES", "FORWARD", "kubernetes externally-visible service portals", True),
+    ("filter", "KUBE-NODEPORTS", "INPUT", "kubernetes health check service ports", False),
+    ("filter", "KUBE-SERVICES", "FORWARD", "kubernetes service portals", True),
+    ("filter", "KUBE-SERVICES", "OUTPUT", "kubernetes service portals", True),
+    ("filter", "KUBE-FORWARD", "FORWARD", "kubernetes forwarding rules", False),
+    ("nat", "KUBE-SERVICES", "OUTPUT", "kubernetes service portals", False),
+    ("nat", "KUBE-SERVICES", "PREROUTING", "kubernetes service portals", False),
+    ("nat", "KUBE-POSTROUTING", "POSTROUTING", "kubernetes postrouting rules", False),
 ]
 JUMPS_LEGACY = [
-    ("filter", "KUBE-EXTERNAL-SERVICES", "INPUT", "kubernetes externally-visible service portals", ["-m", "conntrack", "--ctstate", "NEW"]),
-    ("filter", "KUBE-SERVICES", "OUTPUT", "kubernetes service portals", ["-m", "conntrack", "--ctstate", "NEW"]),
-    ("filter", "KUBE-FORWARD", "FORWARD", "kubernetes forwarding rules", []),
-    ("nat", "KUBE-SERVICES", "OUTPUT", "kubernetes service portals", []),
-    ("nat", "KUBE-SERVICES", "PREROUTING", "kubernetes service portals", []),
-    ("nat", "KUBE-POSTROUTING", "POSTROUTING", "kubernetes postrouting rules", []),
+    ("filter", "KUBE-EXTERNAL-SERVICES", "INPUT", "kubernetes externally-visible service portals", True),
+    ("filter", "KUBE-SERVICES", "OUTPUT", "kubernetes service portals", True),
+    ("filter", "KUBE-FORWARD", "FORWARD", "kubernetes forwarding rules", False),
+    ("nat", "KUBE-SERVICES", "OUTPUT", "kubernetes service portals", False),
+    ("nat", "KUBE-SERVICES", "PREROUTING", "kubernetes service portals", False),
+    ("nat", "KUBE-POSTROUTING", "POSTROUTING", "kubernetes postrouting rules", False),
 ]
 
 
 def kubelet_rules(rs: RuleSet) -> None:
-    """What kubelet itself ensures: KUBE-MARK-DROP, KUBE-FIREWALL, and its jumps."""
-    rs.chain("nat", "KUBE-MARK-DROP")
-    rs.add("nat", "-A", "KUBE-MARK-DROP", "-j", "MARK", "--set-xmark", f"{DROP_MARK}/{DROP_MARK}")
-    rs.chain("filter", "KUBE-FIREWALL")
-    rs.add("filter", "-A", "KUBE-FIREWALL", "-m", "comment", "--comment", _q("kubernetes firewall for dropping marked packets"),
-           "-m", "mark", "--mark", f"{DROP_MARK}/{DROP_MARK}", "-j", "DROP")
-    rs.builtin_jumps["filter"] += [["-A", "INPUT", "-j", "KUBE-FIREWALL"], ["-A", "OUTPUT", "-j", "KUBE-FIREWALL"]]
+    """What kubelet itself ensures: KUBE-MARK-DROP, KUBE-FIREWALL and its jumps."""
+    rs.add("nat", "KUBE-MARK-DROP", nf.Rule(target=nf.MarkTarget(DROP_MARK, DROP_MARK)))
+    rs.add("filter", "KUBE-FIREWALL", nf.Rule(matches=[_c("kubernetes firewall for dropping marked packets"),
+                                                        nf.Mark(DROP_MARK, DROP_MARK)], target=nf.DROP))
+    rs.jumps["filter"] += [("INPUT", nf.Rule(target=_j("KUBE-FIREWALL"))), ("OUTPUT", nf.Rule(target=_j("KUBE-FIREWALL")))]
 
 
 def build(ports: list[ServicePort], *, node: str, cluster_cidr: str, style: str = "modern") -> RuleSet:
     rs = RuleSet()
     legacy = style == "legacy"
-    for table, dst, src, comment, extra in (JUMPS_LEGACY if legacy else JUMPS_MODERN):
-        rs.builtin_jumps[table].insert(0, ["-I", src, "1", *extra, "-m", "comment", "--comment", _q(comment), "-j", dst])
+    for table, dst, src, comment, new_only in (JUMPS_LEGACY if legacy else JUMPS_MODERN):
+        matches = ([NEW] if new_only else []) + [_c(comment)]
+        rs.jumps[table].append((src, nf.Rule(matches=matches, target=_j(dst))))
     for c in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD", "KUBE-NODEPORTS"):
         rs.chain("filter", c)
     for c in ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"):
         rs.chain("nat", c)
     kubelet_rules(rs)
+    snat = _c("kubernetes service traffic requiring SNAT")
     if legacy:
-        rs.add("nat", "-A", "KUBE-POSTROUTING", "-m", "comment", "--comment", _q("kubernetes service traffic requiring SNAT"),
-               "-m", "mark", "--mark", f"{MASQ_MARK}/{MASQ_MARK}", "-j", "MASQUERADE")
-        rs.add("nat", "-A", "KUBE-MARK-MASQ", "-j", "MARK", "--set-xmark", f"{MASQ_MARK}/{MASQ_MARK}")
+        rs.add("nat", "KUBE-POSTROUTING", nf.Rule(matches=[snat, nf.Mark(MASQ_MARK, MASQ_MARK)], target=nf.Masquerade()))
+        rs.add("nat", "KUBE-MARK-MASQ", nf.Rule(target=nf.MarkTarget(MASQ_MARK, MASQ_MARK)))
     else:
-        rs.add("nat", "-A", "KUBE-POSTROUTING", "-m", "mark", "!", "--mark", f"{MASQ_MARK}/{MASQ_MARK}", "-j", "RETURN")
-        rs.add("nat", "-A", "KUBE-POSTROUTING", "-j", "MARK", "--xor-mark", MASQ_MARK)
-        rs.add("nat", "-A", "KUBE-POSTROUTING", "-m", "comment", "--comment", _q("kubernetes service traffic requiring SNAT"),
-               "-j", "MASQUERADE", "--random-fully")
-        rs.add("nat", "-A", "KUBE-MARK-MASQ", "-j", "MARK", "--or-mark", MASQ_MARK)
+        rs.add("nat", "KUBE-POSTROUTING", nf.Rule(matches=[nf.Mark(MASQ_MARK, MASQ_MARK, inv=True)], target=nf.RETURN))
+        rs.add("nat", "KUBE-POSTROUTING", nf.Rule(target=nf.MarkTarget(MASQ_MARK, 0)))  # --xor-mark 0x4000
+        rs.add("nat", "KUBE-POSTROUTING", nf.Rule(matches=[snat], target=nf.Masquerade(random_fully=True)))
+        rs.add("nat", "KUBE-MARK-MASQ", nf.Rule(target=nf.MarkTarget(MASQ_MARK, MASQ_MARK)))  # --or-mark 0x4000
+    build_service = _legacy_service if legacy else _modern_service
     for sp in ports:
-        (_legacy_service if legacy else _modern_service)(rs, sp, node, cluster_cidr)
-    rs.add("nat", "-A", "KUBE-SERVICES", "-m", "comment", "--comment",
-           _q("kubernetes service nodeports; NOTE: this must be the last rule in this chain"),
-           "-m", "addrtype", "--dst-type", "LOCAL", "-j", "KUBE-NODEPORTS")
+        build_service(rs, sp, node, cluster_cidr)
+    rs.add("nat", "KUBE-SERVICES", nf.Rule(
+        matches=[_c("kubernetes service nodeports; NOTE: this must be the last rule in this chain"),
+                 nf.AddrType(dst_type="LOCAL")], target=_j("KUBE-NODEPORTS")))
     if not legacy:
-        rs.add("filter", "-A", "KUBE-FORWARD", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP")
-    rs.add("filter", "-A", "KUBE-FORWARD", "-m", "comment", "--comment", _q("kubernetes forwarding rules"),
-           "-m", "mark", "--mark", f"{MASQ_MARK}/{MASQ_MARK}", "-j", "ACCEPT")
+        rs.add("filter", "KUBE-FORWARD", nf.Rule(matches=[nf.Conntrack(states={"INVALID"})], target=nf.DROP))
+    rs.add("filter", "KUBE-FORWARD", nf.Rule(matches=[_c("kubernetes forwarding rules"), nf.Mark(MASQ_MARK, MASQ_MARK)],
+                                             target=nf.ACCEPT))
+    established = nf.Conntrack(states={"RELATED", "ESTABLISHED"})
     if legacy:
-        for flag, what in (("-s", "source"), ("-d", "destination")):
-            rs.add("filter", "-A", "KUBE-FORWARD", flag, cluster_cidr, "-m", "comment", "--comment",
-                   _q(f"kubernetes forwarding conntrack pod {what} rule"), "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED",
-                   "-j", "ACCEPT")
+        rs.add("filter", "KUBE-FORWARD", nf.Rule(src=cluster_cidr, matches=[
+            _c("kubernetes forwarding conntrack pod source rule"), established], target=nf.ACCEPT))
+        rs.add("filter", "KUBE-FORWARD", nf.Rule(dst=cluster_cidr, matches=[
+            _c("kubernetes forwarding conntrack pod destination rule"), established], target=nf.ACCEPT))
     else:
-        rs.add("filter", "-A", "KUBE-FORWARD", "-m", "comment", "--comment", _q("kubernetes forwarding conntrack rule"),
-               "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT")
+        rs.add("filter", "KUBE-FORWARD", nf.Rule(matches=[_c("kubernetes forwarding conntrack rule"), established],
+                                                 target=nf.ACCEPT))
     return rs
 
 
@@ -127,26 +135,27 @@ def _endpoint_chains(rs: RuleSet, sp: ServicePort, endpoints, *, comment: bool) 
     proto = sp.protocol
     for ep in endpoints:
         chain = sp.sep(ep)
-        rs.chain("nat", chain)
-        base = ["-A", chain] + (["-m", "comment", "--comment", sp.name_string] if comment else [])
-        rs.add("nat", *base, "-s", ep.ip, "-j", "KUBE-MARK-MASQ")
-        args = list(base)
+        head = [_c(sp.name_string)] if comment else []
+        rs.add("nat", chain, nf.Rule(src=(ep.ip_int, 32), matches=list(head), target=_j("KUBE-MARK-MASQ")))
+        matches = list(head)
         if sp.affinity_seconds:
-            args += ["-m", "recent", "--name", chain, "--set"]
-        rs.add("nat", *args, "-m", proto, "-p", proto, "-j", "DNAT", "--to-destination", ep.text)
+            matches.append(nf.Recent("set", name=chain))
+        matches.append(_tcpudp(proto))
+        rs.add("nat", chain, nf.Rule(proto=proto, matches=matches, target=nf.Dnat(ep.text)))
 
 
 def _balance(rs: RuleSet, sp: ServicePort, chain: str, endpoints, style: str, *, comments: bool) -> None:
+    rules = rs.chain("nat", chain)
     if sp.affinity_seconds:
         for ep in endpoints:
-            c = ["-m", "comment", "--comment", _q(f"{sp.name_string} -> {ep.text}")] if comments else []
-            rs.add("nat", "-A", chain, *c, "-m", "recent", "--name", sp.sep(ep), "--rcheck", "--seconds",
-                   str(sp.affinity_seconds), "--reap", "-j", sp.sep(ep))
+            c = [_c(f"{sp.name_string} -> {ep.text}")] if comments else []
+            rules.append(nf.Rule(matches=c + [nf.Recent("rcheck", name=sp.sep(ep), seconds=sp.affinity_seconds, reap=True)],
+                                 target=_j(sp.sep(ep))))
     n = len(endpoints)
     for i, ep in enumerate(endpoints):
-        c = ["-m", "comment", "--comment", _q(f"{sp.name_string} -> {ep.text}")] if comments else []
-        stat = ["-m", "statistic", "--mode", "random", "--probability", probability(n - i, style)] if i < n - 1 else []
-        rs.add("nat", "-A", chain, *c, *stat, "-j", sp.sep(ep))
+        c = [_c(f"{sp.name_string} -> {ep.text}")] if comments else []
+        stat = [nf.Statistic(probability=float(probability(n - i, style)))] if i < n - 1 else []
+        rules.append(nf.Rule(matches=c + stat, target=_j(sp.sep(ep))))
 
 
 def _modern_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str) -> None:
@@ -168,66 +177,68 @@ def _modern_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str) 
     if has_endpoints and uses_local:
         rs.chain("nat", local_chain)
     if has_endpoints and sp.externally_accessible:
-        rs.chain("nat", ext_chain)
         if not sp.external_local:
-            rs.add("nat", "-A", ext_chain, "-m", "comment", "--comment", _q(f"masquerade traffic for {name} external destinations"),
-                   "-j", "KUBE-MARK-MASQ")
+            rs.add("nat", ext_chain, nf.Rule(matches=[_c(f"masquerade traffic for {name} external destinations")],
+                                             target=_j("KUBE-MARK-MASQ")))
         else:
-            rs.add("nat", "-A", ext_chain, "-m", "comment", "--comment", _q(f"pod traffic for {name} external destinations"),
-                   "-s", cluster_cidr, "-j", cluster_chain)
-            rs.add("nat", "-A", ext_chain, "-m", "comment", "--comment", _q(f"masquerade LOCAL traffic for {name} external destinations"),
-                   "-m", "addrtype", "--src-type", "LOCAL", "-j", "KUBE-MARK-MASQ")
-            rs.add("nat", "-A", ext_chain, "-m", "comment", "--comment", _q(f"route LOCAL traffic for {name} external destinations"),
-                   "-m", "addrtype", "--src-type", "LOCAL", "-j", cluster_chain)
-        rs.add("nat", "-A", ext_chain, "-j", external_policy_chain)
-    match = ["-m", "comment", "--comment", _q(f"{name} cluster IP"), "-m", proto, "-p", proto, "-d", sp.cluster_ip,
-             "--dport", str(sp.port)]
+            rs.add("nat", ext_chain, nf.Rule(src=cluster_cidr, matches=[_c(f"pod traffic for {name} external destinations")],
+                                             target=_j(cluster_chain)))
+            rs.add("nat", ext_chain, nf.Rule(matches=[_c(f"masquerade LOCAL traffic for {name} external destinations"),
+                                                      nf.AddrType(src_type="LOCAL")], target=_j("KUBE-MARK-MASQ")))
+            rs.add("nat", ext_chain, nf.Rule(matches=[_c(f"route LOCAL traffic for {name} external destinations"),
+                                                      nf.AddrType(src_type="LOCAL")], target=_j(cluster_chain)))
+        rs.add("nat", ext_chain, nf.Rule(target=_j(external_policy_chain)))
+    vip = (sp.cluster_ip_int, 32)
+
+    def cluster_ip_rule(target, **extra) -> nf.Rule:
+        return nf.Rule(dst=vip, proto=proto, matches=[_c(f"{name} cluster IP"), _tcpudp(proto, dport=sp.port)],
+                       target=target, **extra)
+
     if has_endpoints:
-        rs.add("nat", "-A", internal_chain, *match, "!", "-s", cluster_cidr, "-j", "KUBE-MARK-MASQ")
-        rs.add("nat", "-A", "KUBE-SERVICES", *match, "-j", internal_chain)
+        rs.add("nat", internal_chain, cluster_ip_rule(_j("KUBE-MARK-MASQ"), src=cluster_cidr, src_inv=True))
+        rs.add("nat", "KUBE-SERVICES", cluster_ip_rule(_j(internal_chain)))
     else:
-        rs.add("filter", "-A", "KUBE-SERVICES", "-m", "comment", "--comment", _q(f"{name} has no endpoints"),
-               "-m", proto, "-p", proto, "-d", sp.cluster_ip, "--dport", str(sp.port), "-j", "REJECT")
+        rs.add("filter", "KUBE-SERVICES", nf.Rule(dst=vip, proto=proto, matches=[
+            _c(f"{name} has no endpoints"), _tcpudp(proto, dport=sp.port)], target=nf.Reject()))
     for ext_ip in sp.external_ips:
         if has_endpoints:
-            rs.add("nat", "-A", "KUBE-SERVICES", "-m", "comment", "--comment", _q(f"{name} external IP"),
-                   "-m", proto, "-p", proto, "-d", ext_ip, "--dport", str(sp.port), "-j", ext_chain)
+            rs.add("nat", "KUBE-SERVICES", nf.Rule(dst=f"{ext_ip}/32", proto=proto, matches=[
+                _c(f"{name} external IP"), _tcpudp(proto, dport=sp.port)], target=_j(ext_chain)))
         else:
-            rs.add("filter", "-A", "KUBE-EXTERNAL-SERVICES", "-m", "comment", "--comment", _q(f"{name} has no endpoints"),
-                   "-m", proto, "-p", proto, "-d", ext_ip, "--dport", str(sp.port), "-j", "REJECT")
+            rs.add("filter", "KUBE-EXTERNAL-SERVICES", nf.Rule(dst=f"{ext_ip}/32", proto=proto, matches=[
+                _c(f"{name} has no endpoints"), _tcpudp(proto, dport=sp.port)], target=nf.Reject()))
     if sp.lb_ips and has_endpoints:
         next_chain = ext_chain
         if sp.lb_source_ranges:
-            rs.chain("nat", fw_chain)
             next_chain = fw_chain
-            fw = ["-A", fw_chain, "-m", "comment", "--comment", _q(f"{name} loadbalancer IP")]
             for src in sp.lb_source_ranges:
-                rs.add("nat", *fw, "-s", src, "-j", ext_chain)
-            rs.add("nat", *fw, "-j", "KUBE-MARK-DROP")
+                rs.add("nat", fw_chain, nf.Rule(src=src, matches=[_c(f"{name} loadbalancer IP")], target=_j(ext_chain)))
+            rs.add("nat", fw_chain, nf.Rule(matches=[_c(f"{name} loadbalancer IP")], target=_j("KUBE-MARK-DROP")))
         for lb in sp.lb_ips:
-            rs.add("nat", "-A", "KUBE-SERVICES", "-m", "comment", "--comment", _q(f"{name} loadbalancer IP"),
-                   "-m", proto, "-p", proto, "-d", lb, "--dport", str(sp.port), "-j", next_chain)
+            rs.add("nat", "KUBE-SERVICES", nf.Rule(dst=f"{lb}/32", proto=proto, matches=[
+                _c(f"{name} loadbalancer IP"), _tcpudp(proto, dport=sp.port)], target=_j(next_chain)))
     elif sp.lb_ips:
         for lb in sp.lb_ips:
-            rs.add("filter", "-A", "KUBE-EXTERNAL-SERVICES", "-m", "comment", "--comment", _q(f"{name} has no endpoints"),
-                   "-m", proto, "-p", proto, "-d", lb, "--dport", str(sp.port), "-j", "REJECT")
+            rs.add("filter", "KUBE-EXTERNAL-SERVICES", nf.Rule(dst=f"{lb}/32", proto=proto, matches=[
+                _c(f"{name} has no endpoints"), _tcpudp(proto, dport=sp.port)], target=nf.Reject()))
     if sp.node_port:
         if has_endpoints:
-            rs.add("nat", "-A", "KUBE-NODEPORTS", "-m", "comment", "--comment", name, "-m", proto, "-p", proto,
-                   "--dport", str(sp.node_port), "-j", ext_chain)
+            rs.add("nat", "KUBE-NODEPORTS", nf.Rule(proto=proto, matches=[_c(name), _tcpudp(proto, dport=sp.node_port)],
+                                                    target=_j(ext_chain)))
         else:
-            rs.add("filter", "-A", "KUBE-EXTERNAL-SERVICES", "-m", "comment", "--comment", _q(f"{name} has no endpoints"),
-                   "-m", "addrtype", "--dst-type", "LOCAL", "-m", proto, "-p", proto, "--dport", str(sp.node_port), "-j", "REJECT")
+            rs.add("filter", "KUBE-EXTERNAL-SERVICES", nf.Rule(proto=proto, matches=[
+                _c(f"{name} has no endpoints"), nf.AddrType(dst_type="LOCAL"), _tcpudp(proto, dport=sp.node_port)],
+                target=nf.Reject()))
     if sp.health_check_node_port:
-        rs.add("filter", "-A", "KUBE-NODEPORTS", "-m", "comment", "--comment", _q(f"{name} health check node port"),
-               "-m", "tcp", "-p", "tcp", "--dport", str(sp.health_check_node_port), "-j", "ACCEPT")
+        rs.add("filter", "KUBE-NODEPORTS", nf.Rule(proto="tcp", matches=[
+            _c(f"{name} health check node port"), nf.Tcp(dport=sp.health_check_node_port)], target=nf.ACCEPT))
     if uses_cluster and has_endpoints:
         _balance(rs, sp, cluster_chain, all_eps, "modern", comments=True)
     if uses_local and has_endpoints:
         if local_eps:
             _balance(rs, sp, local_chain, local_eps, "modern", comments=True)
         else:
-            rs.add("nat", "-A", local_chain, "-m", "comment", "--comment", _q(f"{name} has no local endpoints"), "-j", "KUBE-MARK-DROP")
+            rs.add("nat", local_chain, nf.Rule(matches=[_c(f"{name} has no local endpoints")], target=_j("KUBE-MARK-DROP")))
 
 
 def _legacy_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str) -> None:
@@ -235,47 +246,54 @@ def _legacy_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str) 
     eps = sp.endpoints
     has_endpoints = bool(eps)
     svc_chain, xlb_chain = "KUBE-SVC-" + sp.hash, "KUBE-XLB-" + sp.hash
-    match = ["-m", "comment", "--comment", _q(f"{name} cluster IP"), "-m", proto, "-p", proto, "-d", f"{sp.cluster_ip}/32",
-             "--dport", str(sp.port)]
+    vip = (sp.cluster_ip_int, 32)
+
+    def cluster_ip_rule(target, **extra) -> nf.Rule:
+        return nf.Rule(dst=vip, proto=proto, matches=[_c(f"{name} cluster IP"), _tcpudp(proto, dport=sp.port)],
+                       target=target, **extra)
+
     if has_endpoints:
         rs.chain("nat", svc_chain)
-        rs.add("nat", "-A", "KUBE-SERVICES", "!", "-s", cluster_cidr, *match, "-j", "KUBE-MARK-MASQ")
-        rs.add("nat", "-A", "KUBE-SERVICES", *match, "-j", svc_chain)
+        rs.add("nat", "KUBE-SERVICES", cluster_ip_rule(_j("KUBE-MARK-MASQ"), src=cluster_cidr, src_inv=True))
+        rs.add("nat", "KUBE-SERVICES", cluster_ip_rule(_j(svc_chain)))
     else:
-        rs.add("filter", "-A", "KUBE-SERVICES", "-m", "comment", "--comment", _q(f"{name} has no endpoints"),
-               "-m", proto, "-p", proto, "-d", f"{sp.cluster_ip}/32", "--dport", str(sp.port), "-j", "REJECT")
+        rs.add("filter", "KUBE-SERVICES", nf.Rule(dst=vip, proto=proto, matches=[
+            _c(f"{name} has no endpoints"), _tcpudp(proto, dport=sp.port)], target=nf.Reject()))
     if sp.external_local and has_endpoints:
         rs.chain("nat", xlb_chain)
     for ext_ip in sp.external_ips:
         if has_endpoints:
-            ext = ["-m", "comment", "--comment", _q(f"{name} external IP"), "-m", proto, "-p", proto, "-d", f"{ext_ip}/32",
-                   "--dport", str(sp.port)]
-            rs.add("nat", "-A", "KUBE-SERVICES", *ext, "-j", "KUBE-MARK-MASQ")
-            rs.add("nat", "-A", "KUBE-SERVICES", *ext, "-m", "physdev", "!", "--physdev-is-in", "-m", "addrtype", "!",
-                   "--src-type", "LOCAL", "-j", svc_chain)
-            rs.add("nat", "-A", "KUBE-SERVICES", *ext, "-m", "addrtype", "--dst-type", "LOCAL", "-j", svc_chain)
+            def ext(*more, target):
+                return nf.Rule(dst=f"{ext_ip}/32", proto=proto, matches=[_c(f"{name} external IP"), _tcpudp(proto, dport=sp.port),
+                                                                          *more], target=target)
+            rs.add("nat", "KUBE-SERVICES", ext(target=_j("KUBE-MARK-MASQ")))
+            rs.add("nat", "KUBE-SERVICES", ext(nf.Physdev(is_in=True, is_in_inv=True), nf.AddrType(src_type="LOCAL", src_inv=True),
+                                               target=_j(svc_chain)))
+            rs.add("nat", "KUBE-SERVICES", ext(nf.AddrType(dst_type="LOCAL"), target=_j(svc_chain)))
     if sp.node_port:
         if has_endpoints:
-            np = ["-A", "KUBE-NODEPORTS", "-m", "comment", "--comment", name, "-m", proto, "-p", proto, "--dport", str(sp.node_port)]
+            def np(target, **extra):
+                return nf.Rule(proto=proto, matches=[_c(name), _tcpudp(proto, dport=sp.node_port)], target=target, **extra)
             if sp.external_local:
-                rs.add("nat", *np, "-s", "127.0.0.0/8", "-j", "KUBE-MARK-MASQ")
-                rs.add("nat", *np, "-j", xlb_chain)
+                rs.add("nat", "KUBE-NODEPORTS", np(_j("KUBE-MARK-MASQ"), src="127.0.0.0/8"))
+                rs.add("nat", "KUBE-NODEPORTS", np(_j(xlb_chain)))
             else:
-                rs.add("nat", *np, "-j", "KUBE-MARK-MASQ")
-                rs.add("nat", *np, "-j", svc_chain)
+                rs.add("nat", "KUBE-NODEPORTS", np(_j("KUBE-MARK-MASQ")))
+                rs.add("nat", "KUBE-NODEPORTS", np(_j(svc_chain)))
         else:
-            rs.add("filter", "-A", "KUBE-EXTERNAL-SERVICES", "-m", "comment", "--comment", _q(f"{name} has no endpoints"),
-                   "-m", "addrtype", "--dst-type", "LOCAL", "-m", proto, "-p", proto, "--dport", str(sp.node_port), "-j", "REJECT")
+            rs.add("filter", "KUBE-EXTERNAL-SERVICES", nf.Rule(proto=proto, matches=[
+                _c(f"{name} has no endpoints"), nf.AddrType(dst_type="LOCAL"), _tcpudp(proto, dport=sp.node_port)],
+                target=nf.Reject()))
     if not has_endpoints:
         return
     _balance(rs, sp, svc_chain, eps, "legacy", comments=False)
     _endpoint_chains(rs, sp, eps, comment=False)
     if sp.external_local:
-        rs.add("nat", "-A", xlb_chain, "-s", cluster_cidr, "-m", "comment", "--comment",
-               _q("Redirect pods trying to reach external loadbalancer VIP to clusterIP"), "-j", svc_chain)
+        rs.add("nat", xlb_chain, nf.Rule(src=cluster_cidr, matches=[
+            _c("Redirect pods trying to reach external loadbalancer VIP to clusterIP")], target=_j(svc_chain)))
         local = [e for e in eps if e.node == node]
         if not local:
-            rs.add("nat", "-A", xlb_chain, "-m", "comment", "--comment", _q(f"{name} has no local endpoints"), "-j", "KUBE-MARK-DROP")
+            rs.add("nat", xlb_chain, nf.Rule(matches=[_c(f"{name} has no local endpoints")], target=_j("KUBE-MARK-DROP")))
         for i, ep in enumerate(local):
-            stat = ["-m", "statistic", "--mode", "random", "--probability", probability(len(local) - i, "legacy")] if i < len(local) - 1 else []
-            rs.add("nat", "-A", xlb_chain, "-m", "comment", "--comment", _q(f"Balancing rule {i} for {name}"), *stat, "-j", sp.sep(ep))
+            stat = [nf.Statistic(probability=float(probability(len(local) - i, "legacy")))] if i < len(local) - 1 else []
+            rs.add("nat", xlb_chain, nf.Rule(matches=[_c(f"Balancing rule {i} for {name}"), *stat], target=_j(sp.sep(ep))))

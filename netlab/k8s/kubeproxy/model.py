@@ -6,6 +6,8 @@ import base64
 import hashlib
 from dataclasses import dataclass, field
 
+from netlab.net.addr import parse_ip
+
 
 def port_proto_hash(service_port_name: str, protocol: str) -> str:
     """First 16 characters of base32(sha256(name + protocol)): kube-proxy's chain suffix."""
@@ -28,6 +30,10 @@ class Endpoint:
     @property
     def text(self) -> str:
         return f"{self.ip}:{self.port}"
+
+    @property
+    def ip_int(self) -> int:
+        return parse_ip(self.ip)
 
 
 @dataclass
@@ -57,6 +63,10 @@ class ServicePort:
     @property
     def hash(self) -> str:
         return port_proto_hash(self.name_string, self.protocol)
+
+    @property
+    def cluster_ip_int(self) -> int:
+        return parse_ip(self.cluster_ip)
 
     @property
     def externally_accessible(self) -> bool:
