@@ -63,7 +63,7 @@ class Cluster:
 
         kp = spec.kube_proxy
         self.kube_proxies = {name: KubeProxy(self.api, node.ns, name, cluster_cidr=_fp(*spec.pod_cidr), mode=kp.mode,
-                                             style=kp.style, paused=kp.paused)
+                                             style=kp.style, paused=kp.paused, scheduler=kp.scheduler)
                              for name, node in self.nodes.items()}
 
     # -- the underlay ----------------------------------------------------------

@@ -20,7 +20,7 @@ SERVICE_CHAIN_PREFIXES = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-SEP-", "KUBE-FW-", "KU
 
 class KubeProxy:
     def __init__(self, api: ApiStore, ns: NetNS, node: str, *, cluster_cidr: str, mode: str = "iptables",
-                 style: str = "modern", paused: bool = False) -> None:
+                 style: str = "modern", paused: bool = False, scheduler: str = "rr") -> None:
         self.api = api
         self.ns = ns
         self.node = node
@@ -34,6 +34,11 @@ class KubeProxy:
         self.log: list[str] = []
         self.netfilter = nf.load(ns)
         ns.sysctl["net.ipv4.conf.all.route_localnet"] = "1"
+        self.ipvs = None
+        if mode == "ipvs":
+            from netlab.k8s.kubeproxy.ipvs_mode import IpvsMode
+
+            self.ipvs = IpvsMode(ns, self.netfilter, cluster_cidr=cluster_cidr, scheduler=scheduler)
         api.watch({"Service", "Endpoints"}, self._changed)
 
     def _changed(self, event: Event) -> None:
@@ -45,9 +50,13 @@ class KubeProxy:
             return False
         return self.dirty or self.last_sync is None or now - self.last_sync >= SYNC_PERIOD
 
-    def sync(self) -> RuleSet:
+    def sync(self) -> RuleSet | None:
         """syncProxyRules: rebuild every rule kube-proxy owns from the current Services."""
         ports = service_ports(self.api, self.node)
+        if self.ipvs is not None:
+            self.ipvs.sync(ports, self.node)
+            self._synced()
+            return None
         rules = build(ports, node=self.node, cluster_cidr=self.cluster_cidr, style=self.style)
         with nf.paused_gc():
             for table in ("filter", "nat"):
@@ -56,10 +65,13 @@ class KubeProxy:
                 stale = [name for name in self.netfilter.table(table).chains
                          if name.startswith(SERVICE_CHAIN_PREFIXES) and name not in owned]
                 self.netfilter.replace_chains(table, owned, delete=stale)
+        self._synced()
+        return rules
+
+    def _synced(self) -> None:
         self.dirty = False
         self.last_sync = self.ns.world.clock
         self.syncs += 1
-        return rules
 
     def _ensure_jumps(self, table: str, rules: RuleSet) -> None:
         """EnsureChain + EnsureRule(Prepend): the jump chains exist and the jump is in place."""
