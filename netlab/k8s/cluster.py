@@ -62,6 +62,9 @@ class Cluster:
         from netlab.net.addr import fmt_prefix as _fp
 
         kp = spec.kube_proxy
+        from netlab.k8s.cloud import CloudLoadBalancer
+
+        self.cloud = CloudLoadBalancer(self.api, self.router, {n.name: n.ip for n in spec.nodes})
         self.kube_proxies = {name: KubeProxy(self.api, node.ns, name, cluster_cidr=_fp(*spec.pod_cidr), mode=kp.mode,
                                              style=kp.style, paused=kp.paused, scheduler=kp.scheduler)
                              for name, node in self.nodes.items()}
@@ -75,6 +78,9 @@ class Cluster:
             seg = world.add_segment(subnet.name, fmt_prefix(*subnet.cidr))
             topology.attach_nic(router, seg, subnet.gateway, subnet.cidr[1], name=f"eth{i}")
         self.router = router
+        from netlab.k8s.cloud import build_internet
+
+        self.client = build_internet(world, router, len(self.spec.subnets))
 
     def _add_node(self, node_spec: NodeSpec) -> NodeState:
         world = self.world
@@ -142,6 +148,8 @@ class Cluster:
             changed += node.kubelet.probe_readiness()
         if changed:
             self.endpoints.resync_pods(changed)
+        if self.cloud.dirty:
+            self.cloud.sync()
         now = self.world.clock
         for proxy in self.kube_proxies.values():
             if proxy.due(now):

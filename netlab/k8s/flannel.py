@@ -61,12 +61,43 @@ class Flanneld:
             if legacy:
                 self.vtep.on_l3miss = self._l3miss
                 ns.fib.add(Route(self.network[0], self.network[1], dev=self.vtep, scope=SCOPE_LINK, proto="boot"))
+        self._ip_masq()
         ns.files["/run/flannel/subnet.env"] = self.subnet_env()
         ns.files["/var/log/flanneld.log"] = lambda: "".join(line + "\n" for line in self.log)
         self._log("I", "main.go:539", f"Using interface with name {self.eth0.name} and address {fmt_ip(self.lease.public_ip)}")
         self._log("I", "main.go:710", f"Running backend: {self.cni.backend}")
         self._log("I", "local_manager.go:147", f"Found lease ({fmt_prefix(*self.lease.subnet)}) for current IP ({fmt_ip(self.lease.public_ip)}), reusing")
         return self.lease
+
+    def _ip_masq(self) -> None:
+        """--ip-masq (FLANNEL_IPMASQ=true): pod traffic leaving the pod network is masqueraded,
+        so replies from outside find their way back to the node."""
+        from netlab.net import netfilter as nf
+
+        net = fmt_prefix(*self.network)
+        sub = fmt_prefix(*self.lease.subnet)
+        if self.cni.legacy_vxlan:
+            rules = [f"-A POSTROUTING -s {net} -d {net} -j RETURN",
+                     f"-A POSTROUTING -s {net} ! -d 224.0.0.0/4 -j MASQUERADE",
+                     f"-A POSTROUTING ! -s {net} -d {sub} -j RETURN",
+                     f"-A POSTROUTING ! -s {net} -d {net} -j MASQUERADE"]
+            text = "*nat\n" + "\n".join(rules) + "\nCOMMIT\n"
+        else:
+            c = '-m comment --comment "flanneld masq"'
+            f = '-m comment --comment "flanneld forward"'
+            text = ("*nat\n:FLANNEL-POSTRTG - [0:0]\n"
+                    f"-A POSTROUTING {c} -j FLANNEL-POSTRTG\n"
+                    f"-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 {c} -j RETURN\n"
+                    f"-A FLANNEL-POSTRTG -s {sub} -d {net} {c} -j RETURN\n"
+                    f"-A FLANNEL-POSTRTG -s {net} -d {sub} {c} -j RETURN\n"
+                    f"-A FLANNEL-POSTRTG ! -s {net} -d {sub} {c} -j RETURN\n"
+                    f"-A FLANNEL-POSTRTG -s {net} ! -d 224.0.0.0/4 {c} -j MASQUERADE --random-fully\n"
+                    f"-A FLANNEL-POSTRTG ! -s {net} -d {net} {c} -j MASQUERADE --random-fully\n"
+                    "COMMIT\n*filter\n:FLANNEL-FWD - [0:0]\n"
+                    f"-A FORWARD {f} -j FLANNEL-FWD\n"
+                    f"-A FLANNEL-FWD -s {net} {f} -j ACCEPT\n"
+                    f"-A FLANNEL-FWD -d {net} {f} -j ACCEPT\nCOMMIT\n")
+        nf.load(self.ns).restore(text, noflush=True)
 
     def subnet_env(self) -> str:
         net = fmt_prefix(*self.network)

@@ -62,6 +62,9 @@ class Session:
         if node is not None:
             return Context("node", node.spec.name, node.ns, node.spec.name,
                            kubectl=node.spec.name == self.lab.spec.workstation)
+        outside = self.lab.world.namespaces.get(name)
+        if outside is not None and outside.kind in ("client", "router"):
+            return Context("node", name, outside, name)
         key = name if "/" in name else f"default/{name}"
         ns = cluster.pod_ns.get(key)
         if ns is None:

@@ -117,6 +117,14 @@ def test_net_unreachable_shows_in_ping_as_linux_prints_it(seed_lab):
     assert r.exit_code == 1
 
 
+def test_with_flannel_ip_masq_the_pod_hears_the_routers_error():
+    """FLANNEL_IPMASQ=true: the pod's packet leaves masqueraded, so the router's error comes
+    back to the node, conntrack maps it to the pod, and ping prints it."""
+    lab = Lab.default()
+    out = ping_once(pod_on(lab, N21), ip("10.99.99.99"))
+    assert out.kind == "error" and out.source == "192.168.0.1"
+
+
 def test_a_router_with_forwarding_off_drops_silently():
     net = routed(forward=False)
     out = ping_once(net.a, ip("198.51.100.10"))
@@ -129,6 +137,7 @@ def test_no_icmp_error_is_sent_about_an_icmp_error():
     """The net-unreachable for a pod's packet cannot reach the pod (the router has no route
     back to the pod network): its trace ends there, and nothing answers the error itself."""
     lab = Lab.default()
+    lab.sh("iptables -t nat -F POSTROUTING", on=N21)  # no ipMasq: the error is addressed to the pod IP
     out = ping_once(pod_on(lab, N21), ip("10.99.99.99"))
     assert out.kind == "timeout"
     labels = [t.label for t in out.traces]

@@ -145,12 +145,18 @@ class Netfilter(TableOps):
         if qref is not None and qref.table is self.ct and qref.conn is not None:
             conn, qdir = qref.conn, qref.dir
         else:
+            # nf_conntrack_icmp_error: invert the quoted tuple and look that up. The error
+            # travels in the direction the inverted tuple is found in; after NAT the quoted
+            # packet carries translated addresses, so only the inverted form can match.
             qt = packet_tuple(quoted)
-            hit = self.ct.lookup(qt) if qt is not None else None
+            hit = self.ct.lookup(qt.invert()) if qt is not None else None
             if hit is None:
                 cx.info = "INVALID"
+                trace.add(self.ns.name, cx.indev or cx.outdev, T.CONNTRACK,
+                          "conntrack: ICMP error about no known connection: ctstate INVALID")
                 return evolve(pkt, nfct=CtRef(self.ct, None, ORIG, "INVALID"))
-            conn, qdir = hit
+            conn, found = hit
+            qdir = 1 - found
         direction = 1 - qdir
         cx.ct, cx.ctdir, cx.info = conn, direction, "RELATED"
         trace.add(self.ns.name, cx.indev or cx.outdev, T.CONNTRACK,
