@@ -11,6 +11,7 @@ lazily when looked at.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, NamedTuple
 
 from netlab.net.addr import fmt_ip
@@ -212,7 +213,9 @@ class ConntrackTable:
     # -- conntrack -L ---------------------------------------------------------------------------
     def format(self, conn: Conn) -> str:
         proto = conn.orig.proto
-        left = max(0, int(conn.expires - self.clock()))
+        # The kernel prints whole seconds left, truncated, and a jiffy has always passed since
+        # the last packet: 120 s of timeout lists as 119.
+        left = max(0, math.ceil(conn.expires - self.clock()) - 1)
         out = f"{PROTO_LABEL.get(proto, 'unknown'):<8} {proto} {left} "
         if proto == IPPROTO_TCP:
             out += f"{conn.state} "
