@@ -7,6 +7,8 @@ UDP payload, which is the encapsulation stack.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -47,10 +49,25 @@ VXLAN_OVERHEAD = ETH_HLEN + IP_HLEN + UDP_HLEN + VXLAN_HLEN  # 50 bytes
 
 def evolve(value, **changes):
     """A shallow copy with some fields changed: packets are never changed in place."""
-    new = copy.copy(value)
+    names = _slotted_fields(value.__class__)
+    if names is None:
+        new = copy.copy(value)
+    else:  # the same shallow copy, three times faster than copy.copy's __reduce_ex__ round trip
+        new = object.__new__(value.__class__)
+        for name in names:
+            setattr(new, name, getattr(value, name))
     for key, val in changes.items():
         setattr(new, key, val)
     return new
+
+
+@functools.cache
+def _slotted_fields(cls) -> tuple[str, ...] | None:
+    """The fields of a slotted dataclass, which are all its instance state; None for any
+    other class. Cached per class: a class's fields are fixed when it is created."""
+    if dataclasses.is_dataclass(cls) and "__slots__" in cls.__dict__:
+        return tuple(f.name for f in dataclasses.fields(cls))
+    return None
 
 
 @dataclass(slots=True)
