@@ -39,7 +39,9 @@ class Lab:
     def __init__(self, spec: LabSpec) -> None:
         self.spec = spec
         self.world = Dataplane(seed=spec.seed)
-        self.cluster = Cluster(self.world, spec)
+        from netlab.apps.runtime import AppRuntime
+
+        self.cluster = Cluster(self.world, spec, AppRuntime())
         for doc in spec.manifests:
             problem = validate_manifest(doc.data)
             if problem is not None:

@@ -42,6 +42,26 @@ def container_listeners(pod: dict, ns: NetNS) -> list[Listener]:
     return listeners
 
 
+class AppRuntime:
+    """netlab's container runtime: what each image runs (netlab.k8s.runtime.ContainerRuntime)."""
+
+    def start_pod(self, cluster, pod: dict, ns: NetNS) -> list:
+        return container_listeners(pod, ns)
+
+    def stop_pod(self, handles: list) -> None:
+        for h in handles:
+            h.close()
+
+    def probe(self, pod: dict, ns: NetNS, probe_spec: dict) -> bool:
+        return probe(pod, ns, probe_spec)
+
+    def start_node(self, cluster, node_name: str, ns: NetNS) -> list:
+        from netlab.apps.node import start_node_processes
+
+        return start_node_processes(ns, control_plane=node_name == cluster.spec.nodes[0].name,
+                                    version=cluster.version, clock=lambda: ns.world.clock)
+
+
 def probe(pod: dict, ns: NetNS, probe_spec: dict) -> bool:
     """kubelet's readiness/liveness check against what actually listens in the pod."""
     from netlab.apps.http import HttpRequest, HttpResponse

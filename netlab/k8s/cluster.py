@@ -8,6 +8,7 @@ from netlab.k8s.api import ADDED, DELETED, MODIFIED, ApiError, ApiStore, Event
 from netlab.k8s.cni import BridgeCni
 from netlab.k8s.flannel import Flanneld, Lease
 from netlab.k8s.kubelet import Kubelet
+from netlab.k8s.runtime import ContainerRuntime, NullRuntime
 from netlab.k8s.services import EndpointsController, ServiceRegistry
 from netlab.k8s.workloads import DeploymentController, Scheduler
 from netlab.net import topology
@@ -34,9 +35,11 @@ class NodeState:
 
 
 class Cluster:
-    def __init__(self, world: Dataplane, spec: LabSpec) -> None:
+    def __init__(self, world: Dataplane, spec: LabSpec, runtime: ContainerRuntime | None = None) -> None:
         self.world = world
         self.spec = spec
+        self.runtime: ContainerRuntime = runtime or NullRuntime()
+        self.version = KUBE_VERSION
         self.api = ApiStore(lambda: world.clock, world.stream("uids"))
         self.nodes: dict[str, NodeState] = {}
         self.pod_ns: dict[str, NetNS] = {}
@@ -104,10 +107,7 @@ class Cluster:
             mtu = flannel.mtu
         cni = BridgeCni(ns, spec.cni.bridge, node_spec.pod_cidr, mtu, docker_style=spec.cni.bridge == "docker0")
         cni.ensure_bridge()
-        from netlab.apps.node import start_node_processes
-
-        start_node_processes(ns, control_plane=node_spec.name == spec.nodes[0].name, version=KUBE_VERSION,
-                             clock=lambda: world.clock)
+        self.runtime.start_node(self, node_spec.name, ns)
         state = NodeState(node_spec, ns, eth0, cni, flannel, Kubelet(self, node_spec.name))
         self.nodes[node_spec.name] = state
         labels = {"kubernetes.io/hostname": node_spec.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64"}

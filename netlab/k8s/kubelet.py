@@ -38,9 +38,7 @@ class Kubelet:
         self.pods[key] = ns
         cluster.pod_ns[key] = ns
         if ns is not node.ns:
-            from netlab.apps.runtime import container_listeners
-
-            self.listeners[key] = container_listeners(pod, ns)
+            self.listeners[key] = cluster.runtime.start_pod(cluster, pod, ns)
         containers = spec.get("containers", [])
         pod["status"] = {
             "phase": "Running",
@@ -55,8 +53,7 @@ class Kubelet:
 
     def probe_readiness(self) -> list[dict]:
         """Run every readiness probe once; returns the pods whose Ready condition changed."""
-        from netlab.apps.runtime import probe
-
+        probe = self.cluster.runtime.probe
         changed = []
         api = self.cluster.api
         for key, ns in self.pods.items():
@@ -132,8 +129,7 @@ class Kubelet:
         key = f"{meta.get('namespace', 'default')}/{meta['name']}"
         ns = self.pods.pop(key, None)
         self.cluster.pod_ns.pop(key, None)
-        for listener in self.listeners.pop(key, []):
-            listener.close()
+        self.cluster.runtime.stop_pod(self.listeners.pop(key, []))
         if ns is None or ns is self.cluster.nodes[self.node_name].ns:
             return
         from netlab.net.addr import parse_ip
