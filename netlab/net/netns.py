@@ -597,9 +597,11 @@ class NetNS:
     # -- files a learner can `cat` ---------------------------------------------
     def read_file(self, path: str) -> str | None:
         if path.startswith("/proc/sys/"):
-            key = path[len("/proc/sys/"):].replace("/", ".")
-            if key in self.sysctl:
-                return self.sysctl[key] + "\n"
+            from netlab.net.sysctl import dotted, sysctl_get
+
+            value = sysctl_get(self, dotted(path[len("/proc/sys/"):]))
+            if value is not None:
+                return value + "\n"
         content = self.files.get(path)
         if callable(content):
             return content()
