@@ -150,3 +150,17 @@ def test_table_states_are_computed_from_the_clock_when_read():
     clock[0] = 30.5
     assert table.for_dev(dev)[0].state == N.STALE
     assert table.lookup_valid(dev, ip("10.0.0.5")) is not None  # STALE is still usable
+
+
+def test_ping_to_an_absent_pod_address_prints_destination_host_unreachable():
+    """Kernel capture p1_ping_-c_3_172.30.76.98: the pod's own address reports it, once per echo."""
+    from netlab import Lab
+
+    lab = Lab.default()
+    pod = next(k.split("/", 1)[1] for k, ns in lab.cluster.pod_ns.items()
+               if ns.dev("eth0").addrs[0].ip == ip("172.30.76.2"))
+    r = lab.sh("ping -c 3 172.30.76.98", on=pod)
+    lines = [ln for ln in r.output.splitlines() if ln.startswith("From ")]
+    assert lines == [f"From 172.30.76.2 icmp_seq={i} Destination Host Unreachable" for i in (1, 2, 3)]
+    assert "3 packets transmitted, 0 received, +3 errors, 100% packet loss" in r.output
+    assert r.exit_code == 1
