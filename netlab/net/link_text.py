@@ -28,6 +28,19 @@ def has_flag_multicast(dev: Device) -> bool:
     return dev.kind not in ("loopback", "dummy")
 
 
+def peer_down(dev: Device) -> bool:
+    """M-DOWN: a veth whose peer, in this same namespace, is down (print_name_and_link)."""
+    peer = getattr(dev, "peer", None)
+    return peer is not None and peer.ns is dev.ns and not peer.admin_up
+
+
+def flags_text(dev: Device, mdown: bool | None = None) -> str:
+    words = ",".join(link_flags(dev))
+    if peer_down(dev) if mdown is None else mdown:
+        words += ",M-DOWN"
+    return f"<{words}>"
+
+
 def link_flags(dev: Device) -> list[str]:
     """The words between < > in iproute2's order (print_link_flags)."""
     out = []
@@ -159,7 +172,7 @@ def display_name(dev: Device) -> str:
 
 # -- ip link -----------------------------------------------------------------------------
 def link_header(dev: Device, *, do_link: bool) -> str:
-    parts = [f"{dev.ifindex}: {display_name(dev)}: <{','.join(link_flags(dev))}> mtu {dev.mtu} qdisc {qdisc(dev)} "]
+    parts = [f"{dev.ifindex}: {display_name(dev)}: {flags_text(dev)} mtu {dev.mtu} qdisc {qdisc(dev)} "]
     if dev.master is not None:
         parts.append(f"master {dev.master.name} ")
     parts.append(f"state {operstate(dev)} ")
@@ -308,7 +321,7 @@ def link_record(dev: Device, ns: NetNS, *, do_link: bool, family: str | None = N
 
 
 def link_brief(dev: Device) -> str:
-    return f"{display_name(dev):<16} {operstate(dev):<14} {dev.mac} <{','.join(link_flags(dev))}> "
+    return f"{display_name(dev):<16} {operstate(dev):<14} {dev.mac} {flags_text(dev)} "
 
 
 # -- ip addr ------------------------------------------------------------------------------

@@ -254,10 +254,12 @@ def link_line(dev, ns) -> list[str]:
     ifindex is looked up in this namespace."""
     name = dev.name
     peer = getattr(dev, "peer", None)
+    mdown = False
     if peer is not None:
         local = ns.by_index.get(peer.ifindex) if peer.ns is not ns else peer
         name += f"@{local.name}" if local is not None else f"@if{peer.ifindex}"
-    text = (f"{dev.ifindex}: {name}: <{','.join(L.link_flags(dev))}> mtu {dev.mtu} master {dev.master.name} "
+        mdown = local is not None and not local.admin_up
+    text = (f"{dev.ifindex}: {name}: {L.flags_text(dev, mdown)} mtu {dev.mtu} master {dev.master.name} "
             f"state {dev.port_state} priority 32 cost 2 ")
     return [text]
 

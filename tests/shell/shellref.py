@@ -70,7 +70,7 @@ def records(text: str) -> dict[str, str]:
     out: dict[str, str] = {}
     current = None
     for line in text.splitlines(keepends=True):
-        m = re.match(r"\d+: ([^:@ ]+)", line)
+        m = re.match(r"(?:\d+|N): ([^:@ ]+)", line)
         if m:
             current = m.group(1)
             out[current] = ""
