@@ -51,6 +51,8 @@ class Lab:
                 self.cluster.apply(doc.data)
             except ApiError as err:
                 raise SourceError(doc.source, doc.start_line, err.message) from None
+        if spec.dns_replicas:
+            self.cluster.add_dns_addon(spec.dns_replicas)
         self.cluster.tick()  # node agents catch up with the lab file's objects
         self.world.clock = STARTUP_SECONDS
         self.world.take_traces()

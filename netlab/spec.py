@@ -71,12 +71,13 @@ class LabSpec:
     nodes: tuple[NodeSpec, ...]
     seed: int = 0
     workstation: str = ""
+    dns_replicas: int = 2
     manifests: tuple[Doc, ...] = field(default=(), compare=False)
 
 
 NODE_KEYS = {"name", "ip", "podCIDR", "labels"}
 SPEC_KEYS = {"clusterDomain", "podCIDR", "serviceCIDR", "clusterDNS", "cni", "kubeProxy", "underlay", "nodes",
-             "seed", "workstation"}
+             "seed", "workstation", "dns"}
 CNI_KEYS = {"plugin", "backend", "bridge", "vni", "port", "flannelVersion"}
 KUBE_PROXY_KEYS = {"mode", "paused", "style", "scheduler"}
 UNDERLAY_KEYS = {"name", "cidr", "gateway"}
@@ -241,6 +242,11 @@ def parse_lab(doc: Doc, manifests: tuple[Doc, ...] = ()) -> LabSpec:
     workstation = str(spec.get("workstation", nodes[0].name))
     if workstation not in seen_names:
         raise doc.error("spec.workstation", f"\"{workstation}\" is not a node of this lab")
+    dns_raw = _mapping(doc, "spec.dns", spec.get("dns"))
+    _check_keys(doc, "spec.dns", dns_raw, {"replicas"})
+    dns_replicas = dns_raw.get("replicas", 2)
+    if not isinstance(dns_replicas, int) or dns_replicas < 0:
+        raise doc.error("spec.dns.replicas", "must be a whole number of CoreDNS pods (0: no cluster DNS)")
     for m in manifests:
         if not isinstance(m.data, dict) or "kind" not in m.data:
             raise m.error("kind", "a manifest must be a mapping with `kind`")
@@ -249,5 +255,5 @@ def parse_lab(doc: Doc, manifests: tuple[Doc, ...] = ()) -> LabSpec:
         cluster_domain=str(spec.get("clusterDomain", "cluster.local")),
         pod_cidr=pod_cidr, service_cidr=service_cidr, cluster_dns=cluster_dns,
         cni=cni, kube_proxy=kube_proxy, subnets=tuple(subnets), nodes=tuple(nodes),
-        seed=int(spec.get("seed", 0)), workstation=workstation, manifests=manifests,
+        seed=int(spec.get("seed", 0)), workstation=workstation, dns_replicas=dns_replicas, manifests=manifests,
     )

@@ -14,6 +14,11 @@ from netlab.net.netns import NetNS
 from netlab.net.tcp import Listener
 
 
+def image_base(image: str) -> str:
+    """`registry.k8s.io/coredns/coredns:v1.9.3` → `coredns`."""
+    return image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+
+
 def container_listeners(pod: dict, ns: NetNS) -> list[Listener]:
     listeners: list[Listener] = []
     name = pod["metadata"]["name"]
@@ -26,8 +31,9 @@ def container_listeners(pod: dict, ns: NetNS) -> list[Listener]:
         listeners.append(Listener(ns, port, app, owner))
 
     for c in pod.get("spec", {}).get("containers", []):
-        image = str(c.get("image", ""))
-        base = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+        base = image_base(str(c.get("image", "")))
+        if base == "coredns":
+            continue  # started by AppRuntime with its cluster
         ports = [int(p["containerPort"]) for p in c.get("ports", []) or []
                  if str(p.get("protocol", "TCP")).upper() == "TCP" and "containerPort" in p]
         if base == "nginx" or base.startswith("nginx-") and "ingress" not in base:
@@ -46,7 +52,18 @@ class AppRuntime:
     """netlab's container runtime: what each image runs (netlab.k8s.runtime.ContainerRuntime)."""
 
     def start_pod(self, cluster, pod: dict, ns: NetNS) -> list:
-        return container_listeners(pod, ns)
+        handles = container_listeners(pod, ns)
+        for c in pod.get("spec", {}).get("containers", []):
+            if image_base(c.get("image", "")) == "coredns":
+                from netlab.apps.dns.coredns import CoreDns
+                from netlab.apps.http import text_app
+
+                key = f"{pod['metadata'].get('namespace', 'default')}/{pod['metadata']['name']}"
+                handles.append(CoreDns(cluster, ns, pod["metadata"]["name"], lambda line: cluster.log(key, line)))
+                handles.append(Listener(ns, 8080, text_app(lambda: "OK"), "coredns"))   # health
+                handles.append(Listener(ns, 8181, text_app(lambda: "OK"), "coredns"))   # ready
+                handles.append(Listener(ns, 9153, text_app(lambda: "# HELP coredns_build_info"), "coredns"))
+        return handles
 
     def stop_pod(self, handles: list) -> None:
         for h in handles:
@@ -54,6 +71,11 @@ class AppRuntime:
 
     def probe(self, pod: dict, ns: NetNS, probe_spec: dict) -> bool:
         return probe(pod, ns, probe_spec)
+
+    def start_outside(self, cluster, router: NetNS) -> list:
+        from netlab.apps.dns.upstream import start_upstream
+
+        return [start_upstream(router)]
 
     def start_node(self, cluster, node_name: str, ns: NetNS) -> list:
         from netlab.apps.node import start_node_processes

@@ -39,6 +39,7 @@ class Cluster:
         self.world = world
         self.spec = spec
         self.runtime: ContainerRuntime = runtime or NullRuntime()
+        self.logs: dict[str, list[str]] = {}
         self.version = KUBE_VERSION
         self.api = ApiStore(lambda: world.clock, world.stream("uids"))
         self.nodes: dict[str, NodeState] = {}
@@ -84,6 +85,7 @@ class Cluster:
         from netlab.k8s.cloud import build_internet
 
         self.client = build_internet(world, router, len(self.spec.subnets))
+        self.runtime.start_outside(self, router)
 
     def _add_node(self, node_spec: NodeSpec) -> NodeState:
         world = self.world
@@ -139,6 +141,18 @@ class Cluster:
                                       "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
                          "subsets": [{"addresses": [{"ip": fmt_ip(api_node.ip)}],
                                       "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}]}]})
+
+    def log(self, pod_key: str, line: str) -> None:
+        """Append to a pod's log (`kubectl logs`)."""
+        self.logs.setdefault(pod_key, []).append(line)
+
+    def add_dns_addon(self, replicas: int = 2) -> None:
+        """CoreDNS as kubeadm installs it: the coredns ConfigMap and Deployment in kube-system,
+        behind the kube-dns Service at the lab's clusterDNS address."""
+        from netlab.k8s.addons import coredns_objects
+
+        for obj in coredns_objects(self.spec, replicas):
+            self.api.create(obj)
 
     def tick(self) -> None:
         """What node agents do between commands: kubelet runs readiness probes and the

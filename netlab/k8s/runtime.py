@@ -22,6 +22,9 @@ class ContainerRuntime(Protocol):
     def start_node(self, cluster, node_name: str, ns) -> list:
         """The node's own processes (API server, kubelet, kube-proxy health...)."""
 
+    def start_outside(self, cluster, router) -> list:
+        """Services outside the cluster (the upstream DNS resolver on the router)."""
+
 
 class NullRuntime:
     def start_pod(self, cluster, pod, ns) -> list:
@@ -34,4 +37,7 @@ class NullRuntime:
         return True
 
     def start_node(self, cluster, node_name, ns) -> list:
+        return []
+
+    def start_outside(self, cluster, router) -> list:
         return []

@@ -6,20 +6,16 @@ from netlab.net.addr import AddrError, parse_ip
 
 
 def resolve_host(inv_or_session, ctx, name: str) -> int | None:
-    """An IPv4 literal, an /etc/hosts entry of the context, a node name, or a pod name."""
+    """getaddrinfo: an IPv4 literal, else /etc/hosts, else DNS through resolv.conf (each
+    query a real packet, so a blocked or broken DNS path fails the way it would)."""
     try:
         return parse_ip(name)
     except AddrError:
         pass
-    hosts = ctx.ns.read_file("/etc/hosts") or ""
-    for line in hosts.splitlines():
-        parts = line.split("#", 1)[0].split()
-        if len(parts) >= 2 and name in parts[1:]:
-            try:
-                return parse_ip(parts[0])
-            except AddrError:
-                continue
-    return None
+    from netlab.apps.dns.resolver import lookup
+
+    addrs = lookup(ctx.ns, name).addresses()
+    return parse_ip(addrs[0]) if addrs else None
 
 
 def endpoint(lab, name: str):
