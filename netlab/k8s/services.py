@@ -169,6 +169,16 @@ class ServiceRegistry:
                 p.pop("nodePort", None)
         if stype == "LoadBalancer":
             svc.setdefault("status", {}).setdefault("loadBalancer", {})
+        # A LoadBalancer with externalTrafficPolicy Local gets a health-check NodePort, which the
+        # cloud's health checker asks (kube-proxy answers it) and kube-proxy ACCEPTs in filter.
+        old_health = (old or {}).get("spec", {}).get("healthCheckNodePort")
+        if stype == "LoadBalancer" and spec.get("externalTrafficPolicy") == "Local":
+            spec["healthCheckNodePort"] = self.allocate_node_port(name, key, 0, "TCP",
+                                                                  spec.get("healthCheckNodePort") or old_health)
+        else:
+            spec.pop("healthCheckNodePort", None)
+        if old_health and old_health != spec.get("healthCheckNodePort") and self.node_ports.get((old_health, "TCP")) == key:
+            del self.node_ports[(old_health, "TCP")]
         # Give back what the update no longer holds.
         if old is not None:
             held = {(p.get("nodePort"), p.get("protocol", "TCP")) for p in ports if p.get("nodePort")}
@@ -185,6 +195,8 @@ class ServiceRegistry:
         for p in svc.get("spec", {}).get("ports", []):
             if p.get("nodePort"):
                 self.node_ports.pop((p["nodePort"], p.get("protocol", "TCP")), None)
+        if svc.get("spec", {}).get("healthCheckNodePort"):
+            self.node_ports.pop((svc["spec"]["healthCheckNodePort"], "TCP"), None)
 
 
 class EndpointsController:

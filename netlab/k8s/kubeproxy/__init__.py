@@ -57,7 +57,7 @@ class KubeProxy:
             self.ipvs.sync(ports, self.node)
             self._synced()
             return None
-        rules = build(ports, node=self.node, cluster_cidr=self.cluster_cidr, style=self.style)
+        rules = build(ports, node=self.node, cluster_cidr=self.cluster_cidr, style=self.style, node_ip=self.node_ip())
         with nf.paused_gc():
             for table in ("filter", "nat"):
                 self._ensure_jumps(table, rules)
@@ -67,6 +67,11 @@ class KubeProxy:
                 self.netfilter.replace_chains(table, owned, delete=stale)
         self._synced()
         return rules
+
+    def node_ip(self) -> str | None:
+        """The node's InternalIP, as kube-proxy learns it from its Node object."""
+        node = self.api.get("Node", "", self.node) or {}
+        return next((a["address"] for a in node.get("status", {}).get("addresses", []) if a.get("type") == "InternalIP"), None)
 
     def _synced(self) -> None:
         self.dirty = False

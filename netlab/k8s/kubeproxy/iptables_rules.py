@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from netlab.k8s.kubeproxy.model import ServicePort
 from netlab.net import netfilter as nf
+from netlab.net.addr import AddrError, in_prefix, parse_ip, parse_prefix
 
 MASQ_MARK = 0x4000
 DROP_MARK = 0x8000
@@ -67,6 +68,9 @@ JUMPS_MODERN = [
     ("filter", "KUBE-SERVICES", "FORWARD", "kubernetes service portals", True),
     ("filter", "KUBE-SERVICES", "OUTPUT", "kubernetes service portals", True),
     ("filter", "KUBE-FORWARD", "FORWARD", "kubernetes forwarding rules", False),
+    ("filter", "KUBE-PROXY-FIREWALL", "INPUT", "kubernetes load balancer firewall", True),
+    ("filter", "KUBE-PROXY-FIREWALL", "OUTPUT", "kubernetes load balancer firewall", True),
+    ("filter", "KUBE-PROXY-FIREWALL", "FORWARD", "kubernetes load balancer firewall", True),
     ("nat", "KUBE-SERVICES", "OUTPUT", "kubernetes service portals", False),
     ("nat", "KUBE-SERVICES", "PREROUTING", "kubernetes service portals", False),
     ("nat", "KUBE-POSTROUTING", "POSTROUTING", "kubernetes postrouting rules", False),
@@ -81,15 +85,26 @@ JUMPS_LEGACY = [
 ]
 
 
-def kubelet_rules(rs: RuleSet) -> None:
-    """What kubelet itself ensures: KUBE-MARK-DROP, KUBE-FIREWALL and its jumps."""
+def kubelet_rules(rs: RuleSet, style: str) -> None:
+    """What kubelet itself ensures: KUBE-MARK-DROP, KUBE-FIREWALL and its jumps. Since 1.16 kubelet
+    also blocks connections to 127.0.0.0/8 from outside (kube-proxy sets route_localnet=1, which
+    would otherwise expose localhost-only servers); the ~1.9 kubelet did not."""
     rs.add("nat", "KUBE-MARK-DROP", nf.Rule(target=nf.MarkTarget(DROP_MARK, DROP_MARK)))
     rs.add("filter", "KUBE-FIREWALL", nf.Rule(matches=[_c("kubernetes firewall for dropping marked packets"),
                                                         nf.Mark(DROP_MARK, DROP_MARK)], target=nf.DROP))
+    if style != "legacy":
+        rs.add("filter", "KUBE-FIREWALL", nf.Rule(
+            src="127.0.0.0/8", src_inv=True, dst="127.0.0.0/8",
+            matches=[_c("block incoming localnet connections"),
+                     nf.Conntrack(states={"RELATED", "ESTABLISHED", "DNAT"}, states_inv=True)], target=nf.DROP))
     rs.jumps["filter"] += [("INPUT", nf.Rule(target=_j("KUBE-FIREWALL"))), ("OUTPUT", nf.Rule(target=_j("KUBE-FIREWALL")))]
 
 
-def build(ports: list[ServicePort], *, node: str, cluster_cidr: str, style: str = "modern") -> RuleSet:
+def build(ports: list[ServicePort], *, node: str, cluster_cidr: str, style: str = "modern",
+          node_ip: str | None = None) -> RuleSet:
+    """The whole rule set for one node. `node` is the node name endpoints are compared with;
+    `node_ip` (default: `node`, when it is an address) decides loadBalancerSourceRanges'
+    allowFromNode."""
     rs = RuleSet()
     legacy = style == "legacy"
     for table, dst, src, comment, new_only in (JUMPS_LEGACY if legacy else JUMPS_MODERN):
@@ -97,9 +112,11 @@ def build(ports: list[ServicePort], *, node: str, cluster_cidr: str, style: str 
         rs.jumps[table].append((src, nf.Rule(matches=matches, target=_j(dst))))
     for c in ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD", "KUBE-NODEPORTS"):
         rs.chain("filter", c)
+    if not legacy:
+        rs.chain("filter", "KUBE-PROXY-FIREWALL")
     for c in ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"):
         rs.chain("nat", c)
-    kubelet_rules(rs)
+    kubelet_rules(rs, style)
     snat = _c("kubernetes service traffic requiring SNAT")
     if legacy:
         rs.add("nat", "KUBE-POSTROUTING", nf.Rule(matches=[snat, nf.Mark(MASQ_MARK, MASQ_MARK)], target=nf.Masquerade()))
@@ -109,9 +126,13 @@ def build(ports: list[ServicePort], *, node: str, cluster_cidr: str, style: str 
         rs.add("nat", "KUBE-POSTROUTING", nf.Rule(target=nf.MarkTarget(MASQ_MARK, 0)))  # --xor-mark 0x4000
         rs.add("nat", "KUBE-POSTROUTING", nf.Rule(matches=[snat], target=nf.Masquerade(random_fully=True)))
         rs.add("nat", "KUBE-MARK-MASQ", nf.Rule(target=nf.MarkTarget(MASQ_MARK, MASQ_MARK)))  # --or-mark 0x4000
-    build_service = _legacy_service if legacy else _modern_service
+    if node_ip is None and _is_ip(node):
+        node_ip = node
     for sp in ports:
-        build_service(rs, sp, node, cluster_cidr)
+        if legacy:
+            _legacy_service(rs, sp, node, cluster_cidr, node_ip)
+        else:
+            _modern_service(rs, sp, node, cluster_cidr, node_ip)
     rs.add("nat", "KUBE-SERVICES", nf.Rule(
         matches=[_c("kubernetes service nodeports; NOTE: this must be the last rule in this chain"),
                  nf.AddrType(dst_type="LOCAL")], target=_j("KUBE-NODEPORTS")))
@@ -158,25 +179,72 @@ def _balance(rs: RuleSet, sp: ServicePort, chain: str, endpoints, style: str, *,
         rules.append(nf.Rule(matches=c + stat, target=_j(sp.sep(ep))))
 
 
-def _modern_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str) -> None:
+def _modern_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str, node_ip: str | None) -> None:
+    """One service port as the 1.26 proxier writes it. Filter-table rules REJECT traffic for a
+    service with no endpoints at all and DROP traffic whose traffic policy is Local when this
+    node has no local endpoint; KUBE-PROXY-FIREWALL drops what the FW chain did not accept."""
     proto, name = sp.protocol, sp.name_string
     all_eps = sp.endpoints
     local_eps = [e for e in all_eps if e.node == node]
     has_endpoints = bool(all_eps)
-    uses_cluster = not (sp.internal_local and (sp.external_local or not sp.externally_accessible))
+    has_internal = bool(local_eps if sp.internal_local else all_eps)
+    has_external = bool(local_eps if sp.external_local else all_eps)
+    # UsesClusterEndpoints: even with externalTrafficPolicy Local the cluster endpoints are
+    # needed for the short-circuit of pod and node traffic to external destinations.
+    uses_cluster = not sp.internal_local or sp.externally_accessible
     uses_local = sp.internal_local or sp.external_local
     reachable = list(all_eps) if uses_cluster else []
     reachable += [e for e in local_eps if e not in reachable]
-    _endpoint_chains(rs, sp, sorted(reachable, key=lambda e: e.text), comment=True)
     cluster_chain, local_chain = "KUBE-SVC-" + sp.hash, "KUBE-SVL-" + sp.hash
     ext_chain, fw_chain = "KUBE-EXT-" + sp.hash, "KUBE-FW-" + sp.hash
     internal_chain = local_chain if sp.internal_local else cluster_chain
     external_policy_chain = local_chain if sp.external_local else cluster_chain
+    uses_ext = has_endpoints and sp.externally_accessible
+    uses_fw = has_endpoints and bool(sp.lb_ips) and bool(sp.lb_source_ranges)
+    if not has_endpoints:
+        filter_target, filter_comment = nf.Reject(), f"{name} has no endpoints"
+    else:
+        filter_target, filter_comment = nf.DROP, f"{name} has no local endpoints"
     if has_endpoints and uses_cluster:
         rs.chain("nat", cluster_chain)
-    if has_endpoints and uses_local:
+    if local_eps and uses_local:
         rs.chain("nat", local_chain)
-    if has_endpoints and sp.externally_accessible:
+    vip = (sp.cluster_ip_int, 32)
+
+    def to_port(chain: str, table: str, comment: str, target, dst=vip, port=sp.port, *more) -> None:
+        rs.add(table, chain, nf.Rule(dst=dst, proto=proto, matches=[_c(comment), *more, _tcpudp(proto, dport=port)],
+                                     target=target))
+
+    if has_internal:
+        to_port("KUBE-SERVICES", "nat", f"{name} cluster IP", _j(internal_chain))
+    else:
+        to_port("KUBE-SERVICES", "filter", filter_comment, filter_target)
+    for ext_ip in sp.external_ips:
+        if has_endpoints:
+            to_port("KUBE-SERVICES", "nat", f"{name} external IP", _j(ext_chain), f"{ext_ip}/32")
+        if not has_external:
+            to_port("KUBE-EXTERNAL-SERVICES", "filter", filter_comment, filter_target, f"{ext_ip}/32")
+    for lb in sp.lb_ips:
+        if has_endpoints:
+            to_port("KUBE-SERVICES", "nat", f"{name} loadbalancer IP", _j(fw_chain if uses_fw else ext_chain), f"{lb}/32")
+        if uses_fw:
+            to_port("KUBE-PROXY-FIREWALL", "filter", f"{name} traffic not accepted by {fw_chain}", nf.DROP, f"{lb}/32")
+    if not has_external:
+        for lb in sp.lb_ips:
+            to_port("KUBE-EXTERNAL-SERVICES", "filter", filter_comment, filter_target, f"{lb}/32")
+    if sp.node_port:
+        if has_endpoints:
+            to_port("KUBE-NODEPORTS", "nat", name, _j(ext_chain), None, sp.node_port)
+        if not has_external:
+            to_port("KUBE-EXTERNAL-SERVICES", "filter", filter_comment, filter_target, None, sp.node_port,
+                    nf.AddrType(dst_type="LOCAL"))
+    if sp.health_check_node_port:
+        rs.add("filter", "KUBE-NODEPORTS", nf.Rule(proto="tcp", matches=[
+            _c(f"{name} health check node port"), nf.Tcp(dport=sp.health_check_node_port)], target=nf.ACCEPT))
+    if has_internal:
+        rs.add("nat", internal_chain, nf.Rule(src=cluster_cidr, src_inv=True, dst=vip, proto=proto, matches=[
+            _c(f"{name} cluster IP"), _tcpudp(proto, dport=sp.port)], target=_j("KUBE-MARK-MASQ")))
+    if uses_ext:
         if not sp.external_local:
             rs.add("nat", ext_chain, nf.Rule(matches=[_c(f"masquerade traffic for {name} external destinations")],
                                              target=_j("KUBE-MARK-MASQ")))
@@ -187,61 +255,60 @@ def _modern_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str) 
                                                       nf.AddrType(src_type="LOCAL")], target=_j("KUBE-MARK-MASQ")))
             rs.add("nat", ext_chain, nf.Rule(matches=[_c(f"route LOCAL traffic for {name} external destinations"),
                                                       nf.AddrType(src_type="LOCAL")], target=_j(cluster_chain)))
-        rs.add("nat", ext_chain, nf.Rule(target=_j(external_policy_chain)))
-    vip = (sp.cluster_ip_int, 32)
-
-    def cluster_ip_rule(target, **extra) -> nf.Rule:
-        return nf.Rule(dst=vip, proto=proto, matches=[_c(f"{name} cluster IP"), _tcpudp(proto, dport=sp.port)],
-                       target=target, **extra)
-
-    if has_endpoints:
-        rs.add("nat", internal_chain, cluster_ip_rule(_j("KUBE-MARK-MASQ"), src=cluster_cidr, src_inv=True))
-        rs.add("nat", "KUBE-SERVICES", cluster_ip_rule(_j(internal_chain)))
-    else:
-        rs.add("filter", "KUBE-SERVICES", nf.Rule(dst=vip, proto=proto, matches=[
-            _c(f"{name} has no endpoints"), _tcpudp(proto, dport=sp.port)], target=nf.Reject()))
-    for ext_ip in sp.external_ips:
-        if has_endpoints:
-            rs.add("nat", "KUBE-SERVICES", nf.Rule(dst=f"{ext_ip}/32", proto=proto, matches=[
-                _c(f"{name} external IP"), _tcpudp(proto, dport=sp.port)], target=_j(ext_chain)))
-        else:
-            rs.add("filter", "KUBE-EXTERNAL-SERVICES", nf.Rule(dst=f"{ext_ip}/32", proto=proto, matches=[
-                _c(f"{name} has no endpoints"), _tcpudp(proto, dport=sp.port)], target=nf.Reject()))
-    if sp.lb_ips and has_endpoints:
-        next_chain = ext_chain
-        if sp.lb_source_ranges:
-            next_chain = fw_chain
-            for src in sp.lb_source_ranges:
-                rs.add("nat", fw_chain, nf.Rule(src=src, matches=[_c(f"{name} loadbalancer IP")], target=_j(ext_chain)))
-            rs.add("nat", fw_chain, nf.Rule(matches=[_c(f"{name} loadbalancer IP")], target=_j("KUBE-MARK-DROP")))
-        for lb in sp.lb_ips:
-            rs.add("nat", "KUBE-SERVICES", nf.Rule(dst=f"{lb}/32", proto=proto, matches=[
-                _c(f"{name} loadbalancer IP"), _tcpudp(proto, dport=sp.port)], target=_j(next_chain)))
-    elif sp.lb_ips:
-        for lb in sp.lb_ips:
-            rs.add("filter", "KUBE-EXTERNAL-SERVICES", nf.Rule(dst=f"{lb}/32", proto=proto, matches=[
-                _c(f"{name} has no endpoints"), _tcpudp(proto, dport=sp.port)], target=nf.Reject()))
-    if sp.node_port:
-        if has_endpoints:
-            rs.add("nat", "KUBE-NODEPORTS", nf.Rule(proto=proto, matches=[_c(name), _tcpudp(proto, dport=sp.node_port)],
-                                                    target=_j(ext_chain)))
-        else:
-            rs.add("filter", "KUBE-EXTERNAL-SERVICES", nf.Rule(proto=proto, matches=[
-                _c(f"{name} has no endpoints"), nf.AddrType(dst_type="LOCAL"), _tcpudp(proto, dport=sp.node_port)],
-                target=nf.Reject()))
-    if sp.health_check_node_port:
-        rs.add("filter", "KUBE-NODEPORTS", nf.Rule(proto="tcp", matches=[
-            _c(f"{name} health check node port"), nf.Tcp(dport=sp.health_check_node_port)], target=nf.ACCEPT))
-    if uses_cluster and has_endpoints:
+        if has_external:
+            rs.add("nat", ext_chain, nf.Rule(target=_j(external_policy_chain)))
+    if uses_fw:
+        lb_comment = _c(f"{name} loadbalancer IP")
+        node_addr = parse_ip(node_ip) if node_ip else None
+        allow_from_node = False
+        for src in sp.lb_source_ranges:
+            rs.add("nat", fw_chain, nf.Rule(src=src, matches=[lb_comment], target=_j(ext_chain)))
+            net, plen = parse_prefix(src)
+            allow_from_node |= node_addr is not None and in_prefix(node_addr, net, plen)
+        if allow_from_node:
+            for lb in sp.lb_ips:
+                rs.add("nat", fw_chain, nf.Rule(src=f"{lb}/32", matches=[lb_comment], target=_j(ext_chain)))
+        rs.add("nat", fw_chain, nf.Rule(matches=[_c(f"other traffic to {name} will be dropped by KUBE-PROXY-FIREWALL")]))
+    if has_endpoints and uses_cluster:
         _balance(rs, sp, cluster_chain, all_eps, "modern", comments=True)
-    if uses_local and has_endpoints:
-        if local_eps:
-            _balance(rs, sp, local_chain, local_eps, "modern", comments=True)
+    if local_eps and uses_local:
+        _balance(rs, sp, local_chain, local_eps, "modern", comments=True)
+    _endpoint_chains(rs, sp, sorted(reachable, key=lambda e: e.text), comment=True)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        parse_ip(text)
+    except AddrError:
+        return False
+    return True
+
+
+def _legacy_load_balancer(rs: RuleSet, sp: ServicePort, node_ip: str | None, svc_chain: str, xlb_chain: str) -> None:
+    """1.9: every ingress IP jumps to KUBE-FW-, which masquerades (Cluster policy), lets the
+    allowed sources on to the SVC (or XLB) chain, and marks everything else for DROP."""
+    fw_chain = "KUBE-FW-" + sp.hash
+    chosen = xlb_chain if sp.external_local else svc_chain
+    node_addr = parse_ip(node_ip) if node_ip else None
+    for lb in sp.lb_ips:
+        rs.add("nat", "KUBE-SERVICES", nf.Rule(dst=f"{lb}/32", proto=sp.protocol, matches=[
+            _c(f"{sp.name_string} loadbalancer IP"), _tcpudp(sp.protocol, dport=sp.port)], target=_j(fw_chain)))
+        comment = _c(f"{sp.name_string} loadbalancer IP")
+        if not sp.external_local:
+            rs.add("nat", fw_chain, nf.Rule(matches=[comment], target=_j("KUBE-MARK-MASQ")))
+        if not sp.lb_source_ranges:
+            rs.add("nat", fw_chain, nf.Rule(matches=[comment], target=_j(chosen)))
         else:
-            rs.add("nat", local_chain, nf.Rule(matches=[_c(f"{name} has no local endpoints")], target=_j("KUBE-MARK-DROP")))
+            allow_from_node = False
+            for src in sp.lb_source_ranges:
+                rs.add("nat", fw_chain, nf.Rule(src=src, matches=[comment], target=_j(chosen)))
+                allow_from_node |= node_addr is not None and in_prefix(node_addr, *parse_prefix(src))
+            if allow_from_node:
+                rs.add("nat", fw_chain, nf.Rule(src=f"{lb}/32", matches=[comment], target=_j(chosen)))
+        rs.add("nat", fw_chain, nf.Rule(matches=[comment], target=_j("KUBE-MARK-DROP")))
 
 
-def _legacy_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str) -> None:
+def _legacy_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str, node_ip: str | None) -> None:
     proto, name = sp.protocol, sp.name_string
     eps = sp.endpoints
     has_endpoints = bool(eps)
@@ -270,6 +337,11 @@ def _legacy_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str) 
             rs.add("nat", "KUBE-SERVICES", ext(nf.Physdev(is_in=True, is_in_inv=True), nf.AddrType(src_type="LOCAL", src_inv=True),
                                                target=_j(svc_chain)))
             rs.add("nat", "KUBE-SERVICES", ext(nf.AddrType(dst_type="LOCAL"), target=_j(svc_chain)))
+        else:
+            rs.add("filter", "KUBE-EXTERNAL-SERVICES", nf.Rule(dst=f"{ext_ip}/32", proto=proto, matches=[
+                _c(f"{name} has no endpoints"), _tcpudp(proto, dport=sp.port)], target=nf.Reject()))
+    if has_endpoints:
+        _legacy_load_balancer(rs, sp, node_ip, svc_chain, xlb_chain)
     if sp.node_port:
         if has_endpoints:
             def np(target, **extra):
