@@ -1,9 +1,10 @@
 from netlab import Lab
 
 
-def test_default_lab_has_two_nodes_and_six_pods(lab):
+def test_default_lab_has_two_nodes_six_app_pods_and_coredns(lab):
     assert sorted(lab.cluster.nodes) == ["192.168.0.21", "192.168.0.22"]
-    assert len(lab.cluster.pod_ns) == 6
+    assert len([k for k in lab.cluster.pod_ns if k.startswith("default/")]) == 6
+    assert len([k for k in lab.cluster.pod_ns if k.startswith("kube-system/coredns-")]) == 2
 
 
 def test_sh_returns_output_exit_code_and_traces(lab):

@@ -11,6 +11,7 @@ apiVersion: netlab/v1
 kind: Lab
 metadata: {name: three}
 spec:
+  dns: {replicas: 0}  # scheduler invariants without the CoreDNS add-on's pods
   podCIDR: 10.244.0.0/16
   underlay: {cidr: 192.168.0.0/24, gateway: 192.168.0.1}
   nodes:

@@ -160,7 +160,7 @@ LEGACY_POD = "business-manager-5c459c947d-94vzf"  # on 192.168.0.22 in the defau
 
 def pods_on(lab, node):
     return [k.split("/", 1)[1] for k, ns in lab.cluster.pod_ns.items()
-            if lab.cluster.api.get("Pod", "default", k.split("/", 1)[1])["spec"]["nodeName"] == node]
+            if k.startswith("default/") and lab.cluster.api.get("Pod", "default", k.split("/", 1)[1])["spec"]["nodeName"] == node]
 
 
 def test_legacy_flannel_learns_remote_pod_neighbours_on_l3miss():
