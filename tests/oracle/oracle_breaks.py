@@ -146,6 +146,7 @@ BREAKS = [
     Break("fdb-wrong-self", "point a VXLAN FDB entry at the node's own IP", fdb_wrong_self),
     Break("fdb-wrong-gateway", "point a VXLAN FDB entry at the underlay gateway", fdb_wrong_gateway),
     Break("vtep-neigh-del", "delete the PERMANENT neighbour entry of a remote VTEP", vtep_neigh_del),
+    Break("pod-veth-down", "set a pod's host-side veth down", pod_veth_down),
     Break("ip-forward-off", "net.ipv4.ip_forward=0 on a node", ip_forward_off),
     Break("pod-no-default", "delete a pod's default route", pod_default_route_del),
 ]

@@ -10,7 +10,7 @@ from netlab.net.netns import RouteError
 
 from oracle_kernel import PingResult, RouteAnswer, parse_ping
 
-NO_ROUTE_DST = "203.0.113.7"  # TEST-NET-3: routed nowhere but by a default route
+NO_ROUTE_DST = "198.18.0.7"  # benchmarking range: routed nowhere but by a default route
 LOOPBACK_DSTS = ("127.0.0.1", "127.0.0.5")
 
 
@@ -67,9 +67,37 @@ def ping_jobs(lab) -> list[tuple[str, str]]:
     return jobs
 
 
-def netlab_ping(lab, on: str, dst: str) -> PingResult:
-    r = lab.sh(f"ping -n -c 1 -W 1 {dst}", on=on)
+def netlab_ping(lab, on: str, dst: str, extra: tuple[str, ...] = ()) -> PingResult:
+    r = lab.sh(" ".join(("ping", "-n", "-c", "1", "-W", "1", *extra, dst)), on=on)
     return parse_ping(r.output, r.exit_code)
+
+
+def probe_jobs(lab, kind: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """From one pod per node to the IP and the first pod of every other node:
+    kind "ttl": TTL 1, 2 and 3 (who answers Time to live exceeded, from which address);
+    kind "df-fits": DF pings of exactly the pod MTU;
+    kind "df-too-big": DF pings one byte over the pod MTU, and of a full 1500-byte packet."""
+    first_pod: dict[str, str] = {}
+    for ns in lab.world.namespaces.values():
+        if ns.kind == "pod":
+            first_pod.setdefault(ns.devices["eth0"].peer.ns.name, ns.name)
+    jobs = []
+    for node, src in first_pod.items():
+        mtu = lab.world.namespaces[src].devices["eth0"].mtu
+        for other in node_names(lab):
+            if other == node:
+                continue
+            targets = [ip_of(lab, other)] + ([ip_of(lab, first_pod[other])] if other in first_pod else [])
+            for dst in targets:
+                if kind == "ttl":
+                    jobs += [(src, dst, ("-t", str(ttl))) for ttl in (1, 2, 3)]
+                elif kind == "df-fits":
+                    jobs.append((src, dst, ("-M", "do", "-s", str(mtu - 28))))
+                elif kind == "df-too-big":
+                    jobs += [(src, dst, ("-M", "do", "-s", str(size))) for size in sorted({mtu - 27, 1472} - {mtu - 28})]
+                else:
+                    raise ValueError(kind)
+    return jobs
 
 
 @dataclass
@@ -93,9 +121,10 @@ def compare_route_gets(lab, kw, namespaces=None) -> tuple[int, list[str]]:
     n = 0
     for name in names:
         ns = lab.world.namespaces[name]
+        real = kw.route_get_many(name, dsts)
         for dst in dsts:
             n += 1
-            want = kw.route_get(name, dst)
+            want = real[dst]
             got = netlab_route_get(ns, dst)
             if want != got:
                 diffs.append(f"{name}: ip route get {dst}: kernel says `{want}`, netlab says `{got}`")
@@ -103,17 +132,19 @@ def compare_route_gets(lab, kw, namespaces=None) -> tuple[int, list[str]]:
     return n, diffs
 
 
-def compare_pings(lab, kw, jobs=None) -> tuple[int, list[str]]:
+def compare_pings(lab, kw, jobs=None, kind: str = "ping") -> tuple[int, list[str]]:
     jobs = jobs if jobs is not None else ping_jobs(lab)
     real = kw.ping_many(jobs)
     diffs = []
-    for on, dst in jobs:
-        want = real[(on, dst)]
-        got = netlab_ping(lab, on, dst)
+    for job in jobs:
+        on, dst, extra = job[0], job[1], (job[2] if len(job) > 2 else ())
+        want = real[job]
+        got = netlab_ping(lab, on, dst, extra)
         why = ping_difference(want, got)
         if why:
-            diffs.append(f"{on} → ping {dst}: {why}\n    kernel: {_one_line(want.output)}\n    netlab: {_one_line(got.output)}")
-    TALLY.add("ping", len(jobs), len(jobs) - len(diffs))
+            args = " ".join((*extra, dst))
+            diffs.append(f"{on} → ping {args}: {why}\n    kernel: {_one_line(want.output)}\n    netlab: {_one_line(got.output)}")
+    TALLY.add(kind, len(jobs), len(jobs) - len(diffs))
     return len(jobs), diffs
 
 

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -37,6 +38,7 @@ RUN_PREFIX = f"nlo{os.getpid()}-"
 # Sysctls netlab keeps that the real namespace must share before any device exists
 # (per-device conf copies `default` when the device is registered).
 PRE_SYSCTLS = (
+    "net.bridge.bridge-nf-call-iptables",  # br_netfilter: per namespace, 1 by default
     "net.ipv4.conf.all.rp_filter",
     "net.ipv4.conf.default.rp_filter",
     "net.ipv4.conf.all.arp_ignore",
@@ -51,8 +53,29 @@ POST_SYSCTLS = ("net.ipv4.ip_forward",)
 NO_IPV6 = ("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
 
 
+# Run in a child process: setns(2) into each namespace and write its /proc/sys (which follows
+# the writer's network namespace). Keys this kernel lacks are skipped, as `sysctl -e` does.
+_SYSCTL_HELPER = """
+import ctypes, json, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+for path, items in json.load(sys.stdin):
+    fd = os.open(path, os.O_RDONLY)
+    if libc.setns(fd, 0x40000000) != 0:
+        raise OSError(ctypes.get_errno(), "setns " + path)
+    os.close(fd)
+    for key, value in items:
+        proc = "/proc/sys/" + key.replace(".", "/")
+        if os.path.exists(proc):
+            with open(proc, "w") as fh:
+                fh.write(value)
+"""
+
+
 class BuildError(RuntimeError):
     pass
+
+
+PING_WAIT = ["1"]  # ping -W: what this ping accepts, set by unavailable_reason()
 
 
 @lru_cache(maxsize=1)
@@ -62,7 +85,7 @@ def unavailable_reason() -> str | None:
         return "not a Linux host"
     if os.geteuid() != 0:
         return "not running as root"
-    for tool in ("ip", "bridge", "sysctl", "ping"):
+    for tool in ("ip", "bridge", "sysctl", "ping", "iptables-restore"):
         if shutil.which(tool) is None:
             return f"`{tool}` not found on PATH"
     probe = f"{RUN_PREFIX}probe"
@@ -79,6 +102,11 @@ def unavailable_reason() -> str | None:
             r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
             if r.returncode != 0:
                 return f"`{' '.join(cmd[3:])}` failed: {(r.stderr or r.stdout).strip()}"
+        # iputils >= 20210202 takes a fractional -W: unanswered pings then cost 0.4 s, not 1 s.
+        subprocess.run(["ip", "-n", probe, "link", "set", "lo", "up"], capture_output=True, timeout=10)
+        r = subprocess.run(["ip", "netns", "exec", probe, "ping", "-n", "-c", "1", "-W", "0.4", "127.0.0.1"],
+                           capture_output=True, text=True, timeout=10)
+        PING_WAIT[0] = "0.4" if r.returncode == 0 else "1"
     finally:
         subprocess.run(["ip", "netns", "del", probe], capture_output=True, timeout=10)
     return None
@@ -121,6 +149,9 @@ def parse_ping(output: str, exit_code: int) -> PingResult:
             parts = line.split()
             text = " ".join(p for p in parts[2:] if not p.startswith("icmp_seq="))
             res.error = f"{parts[1]} {text}"
+            break
+        if line.startswith(("ping: local error:", "ping: connect:", "ping: sendmsg:")):
+            res.error = line.strip()
             break
     return res
 
@@ -169,18 +200,60 @@ class KernelWorld:
         return self.run("bridge", "-n", self.names[ns], *args, check=check)
 
     def sysctl(self, ns: str, *assignments: str, check: bool = True) -> subprocess.CompletedProcess:
-        return self.run("ip", "netns", "exec", self.names[ns], "sysctl", "-q", "-w", *assignments, check=check)
+        # -e: a key this kernel lacks (net.bridge.* without br_netfilter) is skipped, not fatal
+        return self.run("ip", "netns", "exec", self.names[ns], "sysctl", "-e", "-q", "-w", *assignments, check=check)
+
+    def sysctls(self, assignments: dict[str, list[str]]) -> None:
+        """Many namespaces' `key=value` sysctls with one helper process (setns into each in
+        turn and write /proc/sys), instead of one `ip netns exec sysctl` per namespace."""
+        jobs = [(f"/run/netns/{self.names[ns]}", [a.split("=", 1) for a in items])
+                for ns, items in assignments.items() if items]
+        if not jobs:
+            return
+        self.log.append(f"sysctl helper: {jobs}")
+        r = subprocess.run([sys.executable, "-c", _SYSCTL_HELPER], input=json.dumps(jobs), capture_output=True,
+                           text=True, timeout=60)
+        if r.returncode != 0:  # fall back to the plain way
+            for ns, items in assignments.items():
+                if items:
+                    self.sysctl(ns, *items)
 
     def exec_argv(self, ns: str, *argv: str) -> list[str]:
         return ["ip", "netns", "exec", self.names[ns], *argv]
 
-    def _new_ns(self, key: str, short: str) -> str:
-        real = f"{self.prefix}{short}"
-        self.run("ip", "netns", "add", real)
-        self.created.append(real)
-        self.names[key] = real
-        self.run("ip", "-n", real, "link", "set", "lo", "up")
-        return real
+    def batch(self, tool: str, ns: str, lines: list[list[str]], *, force: bool = False, json_out: bool = False,
+              check: bool = True) -> subprocess.CompletedProcess:
+        """Run many `ip`/`bridge` commands in one namespace with one process (`-batch -`)."""
+        argv = [tool, "-n", self.names[ns]] + (["-j"] if json_out else []) + (["-force"] if force else []) + ["-batch", "-"]
+        text = "".join(" ".join(line) + "\n" for line in lines)
+        self.log.append(" ".join(argv) + " <<EOF\n" + text + "EOF")
+        r = subprocess.run(argv, input=text, capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise BuildError(f"`{' '.join(argv)}` failed: {(r.stderr or r.stdout).strip()}\nbatch was:\n{text}")
+        return r
+
+    def _flush(self, phase: list[tuple[str, str, list[str]]]) -> None:
+        """Run one build phase: commands grouped per (tool, namespace), in order. Commands of one
+        phase never depend on another namespace's commands of the same phase."""
+        groups: dict[tuple[str, str], list[list[str]]] = {}
+        for tool, ns, args in phase:
+            groups.setdefault((tool, ns), []).append(args)
+        for (tool, ns), lines in groups.items():
+            self.batch(tool, ns, lines)
+        phase.clear()
+
+    def _new_namespaces(self, keys: list[tuple[str, str]]) -> None:
+        reals = []
+        for key, short in keys:
+            real = f"{self.prefix}{short}"
+            self.names[key] = real
+            reals.append(real)
+        text = "".join(f"netns add {real}\n" for real in reals)
+        self.log.append("ip -batch - <<EOF\n" + text + "EOF")
+        r = subprocess.run(["ip", "-batch", "-"], input=text, capture_output=True, text=True, timeout=60)
+        self.created += [real for real in reals if os.path.exists(f"/run/netns/{real}")]
+        if r.returncode != 0:
+            raise BuildError(f"`ip netns add` failed: {(r.stderr or r.stdout).strip()}")
 
     def cleanup(self) -> list[str]:
         """Delete every namespace this world created, by name. Returns those that would not go."""
@@ -197,30 +270,45 @@ class KernelWorld:
         namespaces = list(world.namespaces.values())
         counts = {"router": 0, "node": 0, "host": 0, "pod": 0, "client": 0}
         short_kind = {"router": "r", "node": "n", "host": "h", "pod": "p", "client": "c"}
+        keys = []
         for ns in namespaces:
             kind = ns.kind if ns.kind in counts else "host"
-            self._new_ns(ns.name, f"{short_kind[kind]}{counts[kind]}")
+            keys.append((ns.name, f"{short_kind[kind]}{counts[kind]}"))
             counts[kind] += 1
         for i, seg in enumerate(world.segments.values()):
-            key = f"switch:{seg.name}"
-            self._new_ns(key, f"s{i}")
-            self.switches[seg.name] = key
-        for key in list(self.names):
+            self.switches[seg.name] = f"switch:{seg.name}"
+            keys.append((self.switches[seg.name], f"s{i}"))
+        if any(isinstance(d, Dummy) for ns in namespaces for d in ns.devices.values()):
+            keys.append(("sink", "x"))
+        self._new_namespaces(keys)
+        pre_sysctls = {}
+        for key, _ in keys:
             pre = list(NO_IPV6)
             ns = world.namespaces.get(key)
             if ns is not None:
                 pre += [f"{k}={ns.sysctl[k]}" for k in PRE_SYSCTLS if k in ns.sysctl]
-            self.sysctl(key, *pre)
-        for seg_name, key in self.switches.items():
-            self.ip(key, "link", "add", "br0", "type", "bridge", "stp_state", "0")
-            self.ip(key, "link", "set", "br0", "up")
+            pre_sysctls[key] = pre
+        self.sysctls(pre_sysctls)
+
+        phase: list[tuple[str, str, list[str]]] = []
+
+        def ip(ns: str, *args: str) -> None:
+            phase.append(("ip", ns, list(args)))
+
+        def bridge(ns: str, *args: str) -> None:
+            phase.append(("bridge", ns, list(args)))
 
         # Links: everything but VXLAN (which needs its lower device), then VXLAN.
+        for key, _ in keys:
+            ip(key, "link", "set", "lo", "up")
+        for key in self.switches.values():
+            ip(key, "link", "add", "br0", "type", "bridge", "stp_state", "0")
+            ip(key, "link", "set", "br0", "up")
         done: set[int] = set()
         ports = 0
         for ns in namespaces:
             for dev in sorted(ns.devices.values(), key=lambda d: d.ifindex):
-                if isinstance(dev, Loopback) or id(dev) in done:
+                if isinstance(dev, (Loopback, Vxlan)) or id(dev) in done:
                     continue
                 done.add(id(dev))
                 if isinstance(dev, Nic):
@@ -229,37 +317,33 @@ class KernelWorld:
                     sw = self.switches[dev.segment.name]
                     port = f"sp{ports}"
                     ports += 1
-                    self.ip(sw, "link", "add", port, "mtu", str(dev.mtu), "type", "veth", "peer", "name", dev.name,
-                            "address", dev.mac, "mtu", str(dev.mtu), "netns", self.names[ns.name])
-                    self.ip(sw, "link", "set", port, "master", "br0", "up")
+                    ip(sw, "link", "add", port, "mtu", str(dev.mtu), "type", "veth", "peer", "name", dev.name,
+                       "address", dev.mac, "mtu", str(dev.mtu), "netns", self.names[ns.name])
+                    ip(sw, "link", "set", port, "master", "br0", "up")
                 elif isinstance(dev, Veth):
                     peer = dev.peer
                     if peer is None or peer.ns is None:
                         raise BuildError(f"{ns.name}/{dev.name}: a veth without a peer cannot exist in Linux")
                     done.add(id(peer))
-                    self.ip(ns.name, "link", "add", dev.name, "address", dev.mac, "mtu", str(dev.mtu), "type", "veth",
-                            "peer", "name", peer.name, "address", peer.mac, "mtu", str(peer.mtu),
-                            "netns", self.names[peer.ns.name])
+                    ip(ns.name, "link", "add", dev.name, "address", dev.mac, "mtu", str(dev.mtu), "type", "veth",
+                       "peer", "name", peer.name, "address", peer.mac, "mtu", str(peer.mtu),
+                       "netns", self.names[peer.ns.name])
                 elif isinstance(dev, Bridge):
-                    self.ip(ns.name, "link", "add", dev.name, "address", dev.mac, "type", "bridge", "stp_state", "0",
-                            "ageing_time", str(int(dev.ageing_time * 100)))
-                    self.ip(ns.name, "link", "set", dev.name, "mtu", str(dev.mtu))  # user-set: no auto-adjust
-                elif isinstance(dev, Vxlan):
-                    done.discard(id(dev))  # second pass
+                    ip(ns.name, "link", "add", dev.name, "address", dev.mac, "type", "bridge", "stp_state", "0",
+                       "ageing_time", str(int(dev.ageing_time * 100)))
+                    ip(ns.name, "link", "set", dev.name, "mtu", str(dev.mtu))  # user-set: no auto-adjust
                 elif isinstance(dev, Dummy):
                     # No `dummy` link type here: a veth whose peer sits up in a sink namespace has
                     # carrier like a dummy; NOARP like a dummy.
-                    if "sink" not in self.names:
-                        self._new_ns("sink", "x")
-                        self.sysctl("sink", *NO_IPV6)
                     sink_end = f"d{ports}"
                     ports += 1
-                    self.ip(ns.name, "link", "add", dev.name, "address", dev.mac, "mtu", str(dev.mtu), "type", "veth",
-                            "peer", "name", sink_end, "netns", self.names["sink"])
-                    self.ip(ns.name, "link", "set", dev.name, "arp", "off")
-                    self.ip("sink", "link", "set", sink_end, "up")
+                    ip(ns.name, "link", "add", dev.name, "address", dev.mac, "mtu", str(dev.mtu), "type", "veth",
+                       "peer", "name", sink_end, "netns", self.names["sink"])
+                    ip(ns.name, "link", "set", dev.name, "arp", "off")
+                    ip("sink", "link", "set", sink_end, "up")
                 else:
                     raise BuildError(f"{ns.name}/{dev.name}: device kind {dev.kind} is not modelled here")
+        self._flush(phase)
         for ns in namespaces:
             for dev in ns.devices.values():
                 if isinstance(dev, Vxlan):
@@ -273,25 +357,20 @@ class KernelWorld:
                     args += [flag for flag, on in (("proxy", dev.proxy), ("l2miss", dev.l2miss), ("l3miss", dev.l3miss)) if on]
                     if dev.ttl:
                         args += ["ttl", str(dev.ttl)]
-                    self.ip(ns.name, *args)
+                    ip(ns.name, *args)
+        self._flush(phase)
 
-        # Bridge ports and their flags.
+        # Bridge ports, addresses (in netlab's order: it decides primary vs secondary), links up.
         for ns in namespaces:
-            for dev in ns.devices.values():
+            devs = sorted(ns.devices.values(), key=lambda d: d.ifindex)
+            for dev in devs:
                 if isinstance(dev, Bridge):
                     for port in dev.ports:
-                        self.ip(ns.name, "link", "set", port.name, "master", dev.name)
-                        flags = []
-                        if port.hairpin:
-                            flags += ["hairpin", "on"]
-                        if not port.learning:
-                            flags += ["learning", "off"]
+                        ip(ns.name, "link", "set", port.name, "master", dev.name)
+                        flags = (["hairpin", "on"] if port.hairpin else []) + ([] if port.learning else ["learning", "off"])
                         if flags:
-                            self.bridge(ns.name, "link", "set", "dev", port.name, *flags)
-
-        # Addresses (in netlab's order: it decides primary vs secondary), then links up.
-        for ns in namespaces:
-            for dev in sorted(ns.devices.values(), key=lambda d: d.ifindex):
+                            bridge(ns.name, "link", "set", "dev", port.name, *flags)
+            for dev in devs:
                 for a in dev.addrs:
                     if isinstance(dev, Loopback) and (a.ip, a.plen) == (0x7F000001, 8):
                         continue  # the kernel gives lo this address itself
@@ -306,15 +385,16 @@ class KernelWorld:
                         args += ["metric", str(a.metric)]
                     if a.noprefixroute:
                         args.append("noprefixroute")
-                    self.ip(ns.name, *args)
-        for ns in namespaces:
-            for dev in sorted(ns.devices.values(), key=lambda d: d.ifindex):
+                    ip(ns.name, *args)
+            for dev in devs:
                 if not isinstance(dev, Loopback) and dev.admin_up:
-                    self.ip(ns.name, "link", "set", dev.name, "up")
+                    ip(ns.name, "link", "set", dev.name, "up")
                 elif isinstance(dev, Loopback) and not dev.admin_up:
-                    self.ip(ns.name, "link", "set", dev.name, "down")
+                    ip(ns.name, "link", "set", dev.name, "down")
+        self._flush(phase)
 
-        # Routes the kernel does not make itself: device routes first (a gateway must be reachable).
+        # Routes the kernel does not make itself (device routes first: a gateway must be
+        # reachable), PERMANENT and NOARP neighbours (the kernel learns the others), FDB entries.
         for ns in namespaces:
             rules = [(r.priority, r.table) for r in ns.fib.rules]
             if rules != [(0, RT_TABLE_LOCAL), (32766, RT_TABLE_MAIN), (32767, RT_TABLE_DEFAULT)]:
@@ -322,82 +402,121 @@ class KernelWorld:
             routes = [r for r in ns.fib.all_routes() if r.proto != "kernel"]
             routes.sort(key=lambda r: r.gateway is not None and not r.onlink)
             for r in routes:
-                self.ip(ns.name, "route", "add", *route_args(r))
-
-        # PERMANENT (and NOARP) neighbours; the kernel learns the others.
-        for ns in namespaces:
+                ip(ns.name, "route", "add", *route_args(r))
             for entry in ns.neigh.entries.values():
                 if entry.state in (N.PERMANENT, N.NOARP) and entry.lladdr:
-                    self.ip(ns.name, "neigh", "replace", fmt_ip(entry.ip), "lladdr", entry.lladdr, "dev", entry.dev.name,
-                            "nud", entry.state.lower())
-
-        # FDB: VXLAN remotes, and static bridge entries.
-        for ns in namespaces:
+                    ip(ns.name, "neigh", "replace", fmt_ip(entry.ip), "lladdr", entry.lladdr, "dev", entry.dev.name,
+                       "nud", entry.state.lower())
             for dev in ns.devices.values():
                 if isinstance(dev, Vxlan):
                     for e in dev.fdb_entries():
                         if e.permanent:
-                            self.bridge(ns.name, "fdb", "append", e.mac, "dev", dev.name, "dst", fmt_ip(e.dst))
+                            bridge(ns.name, "fdb", "append", e.mac, "dev", dev.name, "dst", fmt_ip(e.dst))
                 elif isinstance(dev, Bridge):
                     for e in dev.fdb.values():
                         if e.static and not e.local and e.port is not dev:
-                            self.bridge(ns.name, "fdb", "add", e.mac, "dev", e.port.name, "master", "static")
+                            bridge(ns.name, "fdb", "add", e.mac, "dev", e.port.name, "master", "static")
+        self._flush(phase)
 
+        # netfilter: netlab's own iptables-save text, restored by the real iptables-restore.
         for ns in namespaces:
-            post = [f"{k}={ns.sysctl[k]}" for k in POST_SYSCTLS if k in ns.sysctl]
-            if post:
-                self.sysctl(ns.name, *post)
+            if getattr(ns, "ipsets", None):
+                raise BuildError(f"{ns.name}: ipsets are not reproduced by the oracle builder")
+            if ns.netfilter is not None:
+                from netlab.net.netfilter.save import save
+
+                text = save(ns.netfilter)
+                if text.strip():
+                    argv = self.exec_argv(ns.name, "iptables-restore")
+                    self.log.append(" ".join(argv) + " <<EOF\n" + text + "EOF")
+                    r = subprocess.run(argv, input=text, capture_output=True, text=True, timeout=60)
+                    if r.returncode != 0:
+                        raise BuildError(f"{ns.name}: iptables-restore refused netlab's rules: "
+                                         f"{(r.stderr or r.stdout).strip()}\n{text}")
+
+        self.sysctls({ns.name: [f"{k}={ns.sysctl[k]}" for k in POST_SYSCTLS if k in ns.sysctl] for ns in namespaces})
         self.settle(world)
         return self
 
     def settle(self, world, timeout: float = 3.0) -> None:
         """Carrier reaches a veth's peer through linkwatch, asynchronously: wait until every
-        device netlab has with carrier has it in the kernel too."""
+        device has carrier in the kernel exactly when it has in netlab."""
         deadline = time.monotonic() + timeout
         while True:
             waiting = []
             for ns in world.namespaces.values():
-                want = [d.name for d in ns.devices.values() if d.is_up and not isinstance(d, Loopback)]
-                if not want:
-                    continue
-                links = {d["ifname"]: d for d in json.loads(self.ip(ns.name, "-j", "link", "show").stdout)}
-                waiting += [f"{ns.name}/{n}" for n in want
-                            if n in links and ("NO-CARRIER" in links[n]["flags"] or links[n].get("operstate") == "DOWN")]
+                links = None
+                for d in ns.devices.values():
+                    if isinstance(d, Loopback) or not d.admin_up:
+                        continue
+                    if links is None:
+                        links = {x["ifname"]: x for x in json.loads(self.ip(ns.name, "-j", "link", "show").stdout)}
+                    got = links.get(d.name)
+                    if got is not None and ("NO-CARRIER" not in got["flags"]) != d.carrier:
+                        waiting.append(f"{ns.name}/{d.name}")
             if not waiting:
                 return
             if time.monotonic() > deadline:
-                raise BuildError(f"no carrier after {timeout} s on {', '.join(waiting)}")
+                raise BuildError(f"carrier still differs after {timeout} s on {', '.join(waiting)}")
             time.sleep(0.02)
 
     # -- asking the kernel ---------------------------------------------------
     def route_get(self, ns: str, dst: str) -> RouteAnswer:
         r = self.ip(ns, "-j", "route", "get", dst, check=False)
         if r.returncode != 0:
-            text = (r.stderr or r.stdout).strip()
-            for lead in ("RTNETLINK answers: ", "Error: "):
-                if text.startswith(lead):
-                    text = text[len(lead):]
-            return RouteAnswer("error", error=text.rstrip("."))
+            return RouteAnswer("error", error=_errno_text((r.stderr or r.stdout).strip()))
         got = json.loads(r.stdout)[0]
         return RouteAnswer(got.get("type", UNICAST), got.get("dev"), got.get("gateway"), got.get("prefsrc"))
+
+    def route_get_many(self, ns: str, dsts: list[str]) -> dict[str, RouteAnswer]:
+        """`ip route get` for many destinations with one `ip -j -force -batch -` process: a
+        failed command reports `...answers: X` then `Command failed -:LINE` on stderr."""
+        r = self.batch("ip", ns, [["route", "get", d] for d in dsts], force=True, json_out=True, check=False)
+        errors: dict[int, str] = {}
+        pending = None
+        for line in r.stderr.splitlines():
+            if line.startswith("Command failed -:"):
+                errors[int(line.rsplit(":", 1)[1])] = pending or "?"
+                pending = None
+            elif line.strip():
+                pending = _errno_text(line)
+        answers = iter(json.loads(line)[0] for line in r.stdout.splitlines() if line.strip())
+        out = {}
+        for n, dst in enumerate(dsts, 1):
+            if n in errors:
+                out[dst] = RouteAnswer("error", error=errors[n])
+                continue
+            got = next(answers)
+            assert got["dst"] == dst, (got, dst)
+            out[dst] = RouteAnswer(got.get("type", UNICAST), got.get("dev"), got.get("gateway"), got.get("prefsrc"))
+        return out
 
     def kernel_routes(self, ns: str) -> list[dict]:
         return json.loads(self.ip(ns, "-j", "-4", "route", "show", "table", "all").stdout or "[]")
 
-    def ping_many(self, jobs: list[tuple[str, str]], *, wait: int = 1, batch: int = 64) -> dict[tuple[str, str], PingResult]:
-        """`ping -c 1 -W wait DST` from each (netlab namespace, dst), run in parallel batches."""
-        results: dict[tuple[str, str], PingResult] = {}
+    def ping_many(self, jobs: list[tuple], *, wait: str | None = None, batch: int = 64) -> dict[tuple, PingResult]:
+        """`ping -n -c 1 -W wait [ARGS] DST` for each job (netlab namespace, dst[, ARGS tuple]),
+        run in parallel batches; results are keyed by job."""
+        results: dict[tuple, PingResult] = {}
         for start in range(0, len(jobs), batch):
             procs = []
-            for ns, dst in jobs[start:start + batch]:
-                argv = self.exec_argv(ns, "ping", "-n", "-c", "1", "-W", str(wait), dst)
+            for job in jobs[start:start + batch]:
+                ns, dst, extra = job[0], job[1], (job[2] if len(job) > 2 else ())
+                argv = self.exec_argv(ns, "ping", "-n", "-c", "1", "-W", wait or PING_WAIT[0], *extra, dst)
                 self.log.append(" ".join(argv))
-                procs.append(((ns, dst), subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                procs.append((job, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                                            text=True)))
             for key, p in procs:
-                out, _ = p.communicate(timeout=wait + 10)
+                out, _ = p.communicate(timeout=30)
                 results[key] = parse_ping(out, p.returncode)
         return results
+
+
+def _errno_text(text: str) -> str:
+    for lead in ("RTNETLINK answers: ", "Error: "):
+        if text.startswith(lead):
+            text = text[len(lead):]
+    return text.rstrip(".")
 
 
 def route_args(r) -> list[str]:
