@@ -15,6 +15,7 @@ from netlab.net.addr import fmt_ip
 from netlab.net.netns import NetNS
 from netlab.net.packet import (ICMP, IPPROTO_TCP, TCP, TH_ACK, TH_FIN, TH_PUSH, TH_RST, TH_SYN, IPv4)
 from netlab.net.socket import Socket
+from netlab.net import trace as T
 from netlab.net.trace import DELIVERED, DROPPED, Trace
 
 # Linux gives up a connect() after net.ipv4.tcp_syn_retries=6 retransmissions (~127 s).
@@ -142,8 +143,19 @@ def exchange(ns: NetNS, dst: int, dport: int, request: Any, *, timeout: float | 
         return err
 
     def take() -> tuple[IPv4, Trace] | None:
-        if sock.received:
-            return sock.received.pop(0)
+        """The next segment from the peer we connected to. A segment from anyone else (a
+        reply that escaped its un-NAT, say) matches no connection: the kernel answers it
+        with a RST and the application never sees it."""
+        while sock.received:
+            pkt, trace = sock.received.pop(0)
+            if pkt.src == dst and pkt.l4.sport == dport:
+                return pkt, trace
+            trace.add(ns.name, None, T.LOCAL, f"TCP from {fmt_ip(pkt.src)}:{pkt.l4.sport} matches no connection "
+                      f"(this socket talks to {fmt_ip(dst)}:{dport}): RST sent")
+            if not pkt.l4.flags & TH_RST:
+                rst = IPv4(pkt.dst, pkt.src, IPPROTO_TCP, TCP(pkt.l4.dport, pkt.l4.sport, TH_RST, pkt.l4.ack, 0))
+                ns.ip_local_out(rst, world.new_trace("TCP RST", ns.name, rst, "RST"))
+                world.run()
         return None
 
     def result(kind: str, **kw) -> Exchange:

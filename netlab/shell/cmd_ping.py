@@ -73,6 +73,15 @@ def ping(inv: Invocation) -> int:
     for seq in range(1, count + 1):
         out = ping_once(ns, dst, seq=seq, size=size, ttl=ttl, df=df)
         if out.kind == "local-error":
+            if out.errno_text == "Message too long":
+                # EMSGSIZE comes back per packet, after the header line (IP_PMTUDISC_DO).
+                mtu = ns.route_output(dst).dev.mtu
+                inv.print(f"ping: local error: message too long, mtu={mtu}")
+                errors += 1
+                sent += 1
+                if seq < count:
+                    world.advance(1.0)
+                continue
             if sent == 0:
                 inv.out.clear()
                 return inv.fail(f"ping: connect: {out.errno_text}", 2)

@@ -28,10 +28,9 @@ def paused_gc():
         yield
     finally:
         if was:
-            # What was built is long-lived and acyclic: move it out of the collector's sight
-            # (gc.freeze), or the next full collection walks it all — a pause of a second at
-            # 20,000 Services. Refcounting still frees rules that are replaced.
-            gc.freeze()
+            # No gc.freeze() here: it would make everything alive now immortal, including
+            # every Lab (namespaces and devices reference each other), which a long-running
+            # classroom server cannot afford. The price is one full collection later.
             gc.enable()
 
 
