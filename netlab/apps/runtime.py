@@ -45,7 +45,33 @@ def container_listeners(pod: dict, ns: NetNS) -> list[Listener]:
         else:
             for port in ports:
                 listen(port, text_app(lambda: name), base or "app")
+            for p in c.get("ports", []) or []:
+                if str(p.get("protocol", "TCP")).upper() == "UDP" and "containerPort" in p:
+                    listeners.append(UdpResponder(ns, int(p["containerPort"]), lambda: name + "\n", base or "app"))
     return listeners
+
+
+class UdpResponder:
+    """A datagram server that answers every datagram with a line of text (the pod's name)."""
+
+    def __init__(self, ns: NetNS, port: int, text, owner: str) -> None:
+        from netlab.net.packet import IPPROTO_UDP, UDP, IPv4
+        from netlab.net.socket import Socket
+        from netlab.net import trace as T
+
+        def answer(ns_, pkt, dev, trace) -> None:
+            body = text()
+            trace.end(T.DELIVERED, f"datagram delivered to {owner} on UDP port {port}", ns_.name, dev.name)
+            reply = IPv4(pkt.dst, pkt.src, IPPROTO_UDP, UDP(port, pkt.l4.sport, body, len(body)), id=ns_.next_ip_id(), df=False)
+            rtrace = ns_.world.new_trace(f"{owner} answers {pkt.l4.sport}", ns_.name, reply, "udp reply")
+            rtrace.t = trace.t
+            ns_.ip_local_out(reply, rtrace)
+
+        self.ns = ns
+        self.socket = ns.bind(Socket(IPPROTO_UDP, port, on_data=answer, owner=owner))
+
+    def close(self) -> None:
+        self.ns.unbind(self.socket)
 
 
 class AppRuntime:

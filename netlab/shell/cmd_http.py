@@ -262,7 +262,7 @@ def wget(inv: Invocation) -> int:
 @command("nc", "netcat", summary="open a TCP connection (OpenBSD netcat)")
 def nc(inv: Invocation) -> int:
     args = inv.argv[1:]
-    zero = verbose = False
+    zero = verbose = udp = False
     timeout = None
     pos = []
     i = 0
@@ -274,6 +274,7 @@ def nc(inv: Invocation) -> int:
         elif a.startswith("-") and len(a) > 1:
             zero |= "z" in a
             verbose |= "v" in a
+            udp |= "u" in a
             if "w" in a and a.endswith("w") and i + 1 < len(args):
                 timeout = float(args[i + 1])
                 i += 1
@@ -286,6 +287,8 @@ def nc(inv: Invocation) -> int:
     dst = resolve_host(inv.session, inv.ctx, host)
     if dst is None:
         return inv.fail(f"nc: getaddrinfo for host \"{host}\" port {port}: Name or service not known", 1)
+    if udp:
+        return _nc_udp(inv, host, dst, port, zero, verbose, timeout)
     result = exchange(inv.ns, dst, port, inv.stdin or None, timeout=timeout, connect_only=zero or not inv.stdin)
     inv.lab.world.advance(result.elapsed)
     service = SERVICES.get(port, "*")
@@ -302,3 +305,22 @@ def nc(inv: Invocation) -> int:
         return 1
     inv.print(f"nc: connect to {host} port {port} (tcp) failed: {result.errno_text or 'Network is unreachable'}")
     return 1
+
+
+def _nc_udp(inv: Invocation, host: str, dst: int, port: int, zero: bool, verbose: bool, timeout) -> int:
+    """nc -u: one datagram out; print what comes back. UDP has no handshake, so -z only
+    learns "refused" when an ICMP port unreachable arrives."""
+    from netlab.apps.probe import udp_probe
+
+    out = udp_probe(inv.ns, dst, port, payload_len=len(inv.stdin))
+    if out.kind == "local-error":
+        return inv.fail(f"nc: connect to {host} port {port} (udp) failed: {out.errno_text}", 1)
+    if out.kind == "error":
+        if verbose or zero:
+            inv.print(f"nc: connect to {host} port {port} (udp) failed: Connection refused")
+        return 1
+    if verbose or zero:
+        inv.print(f"Connection to {host} {port} port [udp/{SERVICES.get(port, '*')}] succeeded!")
+    if not zero and out.kind == "reply" and out.reply is not None and isinstance(out.reply.l4.payload, str):
+        inv.write(out.reply.l4.payload)
+    return 0
