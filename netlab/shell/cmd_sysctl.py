@@ -107,7 +107,7 @@ def sysctl(inv: Invocation) -> int:
     if opts["load"] is not None:
         text = ns.read_file(opts["load"])
         if text is None:
-            return inv.fail(f"sysctl: cannot open \"{opts['load']}\": No such file or directory", 1)
+            return inv.fail("sysctl: cannot open \"{opts['load']}\": No such file or directory", 1)
         names = [line.strip() for line in text.splitlines() if line.strip() and line.strip()[0] not in "#;"]
         opts["write"] = True
     if opts["all"] or (not names and opts["pattern"]):
@@ -119,7 +119,7 @@ def sysctl(inv: Invocation) -> int:
                 show(key, value)
         return 0
     if not names:
-        return inv.fail(f"sysctl: no variables specified\nTry `sysctl --help' for more information.", 1)
+        return inv.fail("sysctl: no variables specified\nTry `sysctl --help' for more information.", 1)
     for setting in names:
         if "=" in setting or opts["write"]:
             name, eq, value = setting.partition("=")

@@ -9,6 +9,7 @@ from shellref import N1, capture, normalize, out, sh
 def test_route_n_matches_the_kernel(klab):
     assert out(klab, "route -n") == capture("n1_route_-n.txt")
     assert out(klab, "route -n", on="p1") == capture("p1_route_-n.txt")
+    assert out(klab, "route -en") == capture("n1_netstat_-rn.txt")  # -e: netstat -r's columns
 
 
 def test_route_names_from_etc_hosts_and_networks(klab):

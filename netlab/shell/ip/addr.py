@@ -8,8 +8,8 @@ from netlab.net.addr import broadcast as bcast_of
 from netlab.net.addr import fmt_ip, in_prefix, network
 from netlab.net.fib import SCOPE_IDS
 from netlab.net.rtnl_addr import AddrSpec, addr_del, addr_new
-from netlab.shell.ip.common import (Args, IpExit, IpOptions, duparg, duparg2, find_dev, get_addr, get_prefix, get_u32,
-                                    invarg, matches, nodev, records, unknown_command)
+from netlab.shell.ip.common import (Args, IpExit, IpOptions, duparg, duparg2, find_dev, flush_report, get_addr,
+                                    get_prefix, get_u32, invarg, matches, nodev, records, unknown_command)
 
 USAGE = """Usage: ip address {add|change|replace} IFADDR dev IFNAME [ LIFETIME ]
                                                       [ CONFFLAG-LIST ]
@@ -203,9 +203,7 @@ def flush_addrs(opts: IpOptions, devices, f: Filter) -> int:
             if a in dev.addrs:
                 ns.addr_del(dev, a.ip, a.plen)
                 gone += 1
-    if opts.stats:
-        opts.emit("Nothing to flush." if not gone else
-                  f"\n*** Round 1, deleting {gone} addresses ***\n*** Flush is complete after 1 round ***")
+    flush_report(opts, gone, "addresses")
     return 0
 
 
@@ -238,11 +236,7 @@ def modify(opts: IpOptions, argv: list[str], *, cmd: str) -> int:
         elif a == "label":
             label = args.next()
         elif matches(a, "metric") or matches(a, "priority") or matches(a, "preference"):
-            text = args.next()
-            value = get_u32(text)
-            if value is None:
-                invarg('"metric" value is invalid\n', text)
-            metric = value
+            metric = args.next_u32('"metric" value is invalid\n')
         elif matches(a, "valid_lft") or matches(a, "preferred_lft"):
             text = args.next()
             if text != "forever" and get_u32(text) is None:

@@ -79,6 +79,14 @@ class Args:
     def rest(self) -> list[str]:
         return self.argv[self.i:]
 
+    def next_u32(self, msg: str, limit: int = 1 << 32) -> int:
+        """NEXT_ARG and get_u32, with iproute2's invarg() when the number is bad."""
+        text = self.next()
+        value = get_u32(text)
+        if value is None or value >= limit:
+            invarg(msg, text)
+        return value
+
 
 def incomplete():
     raise IpExit('Command line is not complete. Try option "help"', 255)
@@ -192,6 +200,13 @@ def require_dev(ns: NetNS, name: str, code: int = 1) -> Device:
     if dev is None:
         nodev(name, code)
     return dev
+
+
+def flush_report(opts: IpOptions, gone: int, what: str = "entries") -> None:
+    """What `ip -s ... flush` says (netlab flushes in one round)."""
+    if opts.stats:
+        opts.emit("Nothing to flush." if not gone else
+                  f"\n*** Round 1, deleting {gone} {what} ***\n*** Flush is complete after 1 round ***")
 
 
 def records(opts: IpOptions, lines: list[str]) -> None:

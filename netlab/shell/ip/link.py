@@ -5,8 +5,8 @@ from netlab.net import rtnl_link as K
 from netlab.net.device import Bridge, Dummy
 from netlab.net.rtnl import RtnlError
 from netlab.shell.ip.addr import list_or_flush
-from netlab.shell.ip.common import (Args, IpExit, IpOptions, duparg, duparg2, find_dev, get_addr, get_u32, incomplete,
-                                    invarg, ll_addr, matches, nodev, unknown_command)
+from netlab.shell.ip.common import (Args, IpExit, IpOptions, duparg, duparg2, find_dev, get_addr, get_u32, invarg,
+                                    ll_addr, matches, nodev, require_dev, unknown_command)
 
 USAGE = """Usage: ip link add [link DEV | parentdev NAME] [ name ] NAME
 		    [ txqueuelen PACKETS ]
@@ -100,7 +100,6 @@ def resolve_netns(opts: IpOptions, name: str):
 def iplink_parse(opts: IpOptions, args: Args) -> Parsed:
     p = Parsed()
     c = p.change
-    mtu_seen = qlen_seen = False
     while args:
         a = args.cur
         if a == "up":
@@ -121,21 +120,13 @@ def iplink_parse(opts: IpOptions, args: Args) -> Parsed:
         elif matches(a, "broadcast") or a == "brd":
             ll_addr(args.next())
         elif matches(a, "txqueuelen") or a == "qlen" or matches(a, "txqlen"):
-            text = args.next()
-            if qlen_seen:
-                duparg("txqueuelen", text)
-            value = get_u32(text)
-            if value is None:
-                invarg('Invalid "txqueuelen" value\n', text)
-            c.txqlen, qlen_seen = value, True
+            if c.txqlen is not None:
+                duparg("txqueuelen", args.next())
+            c.txqlen = args.next_u32('Invalid "txqueuelen" value\n')
         elif a == "mtu":
-            text = args.next()
-            if mtu_seen:
-                duparg("mtu", text)
-            value = get_u32(text)
-            if value is None:
-                invarg('Invalid "mtu" value\n', text)
-            c.mtu, mtu_seen = value, True
+            if c.mtu is not None:
+                duparg("mtu", args.next())
+            c.mtu = args.next_u32('Invalid "mtu" value\n')
         elif a == "netns":
             p.netns_name = args.next()
             c.netns = resolve_netns(opts, p.netns_name)
@@ -177,13 +168,16 @@ def iplink_parse(opts: IpOptions, args: Args) -> Parsed:
     return p
 
 
-def set_link(opts: IpOptions, argv: list[str]) -> int:
+def parse_for_device(opts: IpOptions, argv: list[str]):
+    """iplink_modify without NLM_F_CREATE: the arguments, and the device they name."""
     p = iplink_parse(opts, Args(argv))
     if p.dev is None:
         raise IpExit('Not enough information: "dev" argument is required.', 255)
-    dev = find_dev(opts.ns, p.dev)
-    if dev is None:
-        nodev(p.dev)
+    return p, require_dev(opts.ns, p.dev)
+
+
+def set_link(opts: IpOptions, argv: list[str]) -> int:
+    p, dev = parse_for_device(opts, argv)
     p.change.name = p.name
     kind_change = slave_change = None
     if p.kind is not None:
@@ -224,17 +218,9 @@ def parse_set_type(dev, kind: str, argv: list[str]) -> tuple[dict, dict]:
     while args:
         a = args.cur
         if kind == "bridge" and a == "ageing_time":
-            text = args.next()
-            value = get_u32(text)
-            if value is None:
-                invarg('Invalid "ageing_time" value\n', text)
-            kind_values["ageing_time"] = value / 100
+            kind_values["ageing_time"] = args.next_u32('Invalid "ageing_time" value\n') / 100
         elif kind == "bridge" and a == "stp_state":
-            text = args.next()
-            value = get_u32(text)
-            if value is None:
-                invarg('Invalid "stp_state" value\n', text)
-            kind_values["stp"] = bool(value)
+            kind_values["stp"] = bool(args.next_u32('Invalid "stp_state" value\n'))
         elif kind == "bridge" and a in ("forward_delay", "hello_time", "max_age", "priority", "vlan_filtering",
                                        "mcast_snooping", "nf_call_iptables", "group_fwd_mask"):
             args.next()
@@ -320,10 +306,7 @@ def parse_vxlan(opts: IpOptions, argv: list[str]) -> K.VxlanSpec:
     while args:
         a = args.cur
         if a in ("id", "vni"):
-            text = args.next()
-            vni = get_u32(text)
-            if vni is None or vni >= 1 << 24:
-                invarg("invalid id", text)
+            vni = args.next_u32("invalid id", 1 << 24)
         elif a in ("group", "remote"):
             get_addr(args.next(), "inet")
             raise IpExit("netlab's VXLAN devices take remote VTEPs from FDB entries (bridge fdb append ... dst IP)", 1)
@@ -335,11 +318,7 @@ def parse_vxlan(opts: IpOptions, argv: list[str]) -> K.VxlanSpec:
             if spec.lower is None:
                 nodev(name)
         elif a == "dstport":
-            text = args.next()
-            port = get_u32(text)
-            if port is None or port > 0xFFFF:
-                invarg("dstport", text)
-            spec.dstport, port_given = port or K.DEFAULT_VXLAN_PORT, True
+            spec.dstport, port_given = args.next_u32("dstport", 1 << 16) or K.DEFAULT_VXLAN_PORT, True
         elif a == "nolearning":
             spec.learning = False
         elif a == "learning":
@@ -356,11 +335,7 @@ def parse_vxlan(opts: IpOptions, argv: list[str]) -> K.VxlanSpec:
                     invarg('invalid TTL\n', text)
                 spec.ttl = value
         elif a == "ageing":
-            text = args.next()
-            value = get_u32(text)
-            if value is None:
-                invarg("ageing", text)
-            spec.ageing = value
+            spec.ageing = args.next_u32("ageing")
         elif a in ("port", "srcport"):
             args.next()
             args.next()
@@ -386,12 +361,7 @@ def parse_vxlan(opts: IpOptions, argv: list[str]) -> K.VxlanSpec:
 
 # -- delete -----------------------------------------------------------------------------------------
 def del_link(opts: IpOptions, argv: list[str]) -> int:
-    p = iplink_parse(opts, Args(argv))
-    if p.dev is None:
-        raise IpExit('Not enough information: "dev" argument is required.', 255)
-    dev = find_dev(opts.ns, p.dev)
-    if dev is None:
-        nodev(p.dev)
+    _, dev = parse_for_device(opts, argv)
     K.delete(opts.ns, dev)
     return 0
 
@@ -415,4 +385,4 @@ def do_iplink(opts: IpOptions, argv: list[str]) -> int:
     unknown_command(word, "link")
 
 
-__all__ = ["do_iplink", "incomplete"]
+__all__ = ["do_iplink"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 from netlab.net import neigh as N
 from netlab.net.addr import fmt_ip, in_prefix, network
 from netlab.net.rtnl_neigh import NUD_NAMES, neigh_del, neigh_new
-from netlab.shell.ip.common import (Args, IpExit, IpOptions, duparg, duparg2, find_dev, get_addr, get_prefix, invarg,
-                                    ll_addr, matches, nodev, unknown_command)
+from netlab.shell.ip.common import (Args, IpExit, IpOptions, duparg, duparg2, find_dev, flush_report, get_addr,
+                                    get_prefix, invarg, ll_addr, matches, nodev, unknown_command)
 
 USAGE = """Usage: ip neigh { add | del | change | replace }
                 { ADDR [ lladdr LLADDR ] [ nud STATE ] proxy ADDR }
@@ -161,9 +161,7 @@ def show_or_flush(opts: IpOptions, argv: list[str], *, flush: bool) -> int:
     if flush:
         for e in entries:
             opts.ns.neigh.delete(e.dev, e.ip)
-        if opts.stats:
-            opts.emit("Nothing to flush." if not entries else
-                      f"\n*** Round 1, deleting {len(entries)} entries ***\n*** Flush is complete after 1 round ***")
+        flush_report(opts, len(entries))
         return 0
     for e in entries:
         if opts.brief:

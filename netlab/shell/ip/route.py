@@ -9,8 +9,8 @@ from netlab.net.addr import mask
 from netlab.net.fib import (RT_TABLE_LOCAL, RT_TABLE_MAIN, SCOPE_HOST, SCOPE_IDS, SCOPE_LINK, SCOPE_UNIVERSE,
                             TABLE_IDS, UNICAST)
 from netlab.net.rtnl import RtnlError
-from netlab.shell.ip.common import (Args, IpExit, IpOptions, duparg2, find_dev, get_addr, get_prefix, get_u32, invarg,
-                                    matches, nodev, records, unknown_command)
+from netlab.shell.ip.common import (Args, IpExit, IpOptions, duparg2, find_dev, flush_report, get_addr, get_prefix,
+                                    get_u32, invarg, matches, nodev, records, unknown_command)
 from netlab.shell.ip.route_usage import USAGE
 
 PROTOS = {"unspec": 0, "redirect": 1, "kernel": 2, "boot": 3, "static": 4, "gated": 8, "ra": 9, "mrt": 10,
@@ -94,18 +94,11 @@ def parse_modify(opts: IpOptions, argv: list[str], *, delete: bool) -> R.RouteSp
             get_prefix(args.next(), family)
             raise RtnlError("EINVAL")
         elif a == "tos" or matches(a, "dsfield"):
-            text = args.next()
-            if get_u32(text) is None or get_u32(text) > 255:
-                invarg('"tos" value is invalid\n', text)
+            args.next_u32('"tos" value is invalid\n', 256)
         elif a == "expires":
-            text = args.next()
-            if get_u32(text) is None:
-                invarg('"expires" value is invalid\n', text)
+            args.next_u32('"expires" value is invalid\n')
         elif matches(a, "metric") or matches(a, "priority") or a == "preference":
-            text = args.next()
-            spec.metric = get_u32(text)
-            if spec.metric is None:
-                invarg('"metric" value is invalid\n', text)
+            spec.metric = args.next_u32('"metric" value is invalid\n')
         elif a == "scope":
             text = args.next()
             spec.scope = scope_id(text)
@@ -246,9 +239,7 @@ def parse_filter(opts: IpOptions, argv: list[str]) -> Filter:
         elif matches(a, "cached") or matches(a, "cloned"):
             f.cloned = True
         elif a == "tos" or matches(a, "dsfield"):
-            text = args.next()
-            if get_u32(text) is None:
-                invarg("TOS value is invalid\n", text)
+            args.next_u32("TOS value is invalid\n")
         elif matches(a, "protocol"):
             text = args.next()
             f.proto = proto_name(text)
@@ -274,14 +265,9 @@ def parse_filter(opts: IpOptions, argv: list[str]) -> Filter:
         elif a == "iif":
             id_ = args.next()
         elif a == "mark":
-            text = args.next()
-            if get_u32(text) is None:
-                invarg("invalid mark value", text)
+            args.next_u32("invalid mark value")
         elif matches(a, "metric") or matches(a, "priority") or a == "preference":
-            text = args.next()
-            f.metric = get_u32(text)
-            if f.metric is None:
-                invarg('"metric" value is invalid\n', text)
+            f.metric = args.next_u32('"metric" value is invalid\n')
         elif a == "via":
             text = args.next()
             if text in ("inet", "inet6"):
@@ -397,9 +383,7 @@ def flush_routes(opts: IpOptions, argv: list[str]) -> int:
     gone = ordered_routes(opts.ns, f)
     for route in gone:
         opts.ns.fib.remove(route)
-    if opts.stats:
-        opts.emit("Nothing to flush." if not gone else
-                  f"\n*** Round 1, deleting {len(gone)} entries ***\n*** Flush is complete after 1 round ***")
+    flush_report(opts, len(gone))
     return 0
 
 
@@ -414,9 +398,7 @@ def get_route(opts: IpOptions, argv: list[str]) -> int:
     while args:
         a = args.cur
         if a == "tos" or matches(a, "dsfield"):
-            text = args.next()
-            if get_u32(text) is None:
-                invarg("TOS value is invalid\n", text)
+            args.next_u32("TOS value is invalid\n")
         elif matches(a, "from"):
             text = args.next()
             if matches(text, "help"):
@@ -426,9 +408,7 @@ def get_route(opts: IpOptions, argv: list[str]) -> int:
         elif matches(a, "iif"):
             idev = args.next()
         elif matches(a, "mark"):
-            text = args.next()
-            if get_u32(text) is None:
-                invarg("invalid mark value", text)
+            args.next_u32("invalid mark value")
         elif matches(a, "oif") or a == "dev":
             odev = args.next()
         elif matches(a, "notify") or matches(a, "connected"):
@@ -436,10 +416,7 @@ def get_route(opts: IpOptions, argv: list[str]) -> int:
         elif matches(a, "vrf"):
             invarg("Invalid VRF\n", args.next())
         elif matches(a, "uid"):
-            text = args.next()
-            uid = get_u32(text)
-            if uid is None:
-                invarg("invalid UID\n", text)
+            uid = args.next_u32("invalid UID\n")
         elif matches(a, "fibmatch"):
             fibmatch = True
         elif a in ("ipproto", "sport", "dport", "as"):
