@@ -44,6 +44,7 @@ class Cluster:
         self.api = ApiStore(lambda: world.clock, world.stream("uids"))
         self.nodes: dict[str, NodeState] = {}
         self.pod_ns: dict[str, NetNS] = {}
+        self.logs: dict[tuple[str, str], list[str]] = {}  # (ns/pod, container) -> lines, for `kubectl logs`
         self.router: NetNS | None = None
         self._build_underlay()
         for name in SYSTEM_NAMESPACES:
@@ -184,6 +185,20 @@ class Cluster:
             node = pod.get("spec", {}).get("nodeName")
             if node in self.nodes:
                 self.nodes[node].kubelet.kill_pod(pod)
+
+    def pod_log(self, key: str, line: str, container: str | None = None) -> None:
+        """Append a line to a pod's log (`key` is "namespace/name"; the first container by default)."""
+        self.logs.setdefault((key, container or self._first_container(key)), []).append(line)
+
+    def pod_logs(self, key: str, container: str | None = None) -> list[str]:
+        """What `kubectl logs` shows for one container of a pod."""
+        return list(self.logs.get((key, container or self._first_container(key)), []))
+
+    def _first_container(self, key: str) -> str:
+        ns, _, name = key.partition("/")
+        pod = self.api.get("Pod", ns, name) or {}
+        containers = (pod.get("spec") or {}).get("containers") or [{}]
+        return containers[0].get("name", "")
 
     def pod_namespace(self, key: str) -> NetNS | None:
         return self.pod_ns.get(key)

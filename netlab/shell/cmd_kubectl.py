@@ -5,18 +5,28 @@ import shlex
 
 from netlab.k8s.api import ApiError, plural
 from netlab.shell.kubectl import verbs
-from netlab.shell.kubectl.get import ALIASES, run_get
+from netlab.shell.kubectl.apply import run_files
+from netlab.shell.kubectl.edit import edit
+from netlab.shell.kubectl.explain import explain
+from netlab.shell.kubectl.get import ALIASES, parse_selector, run_get
+from netlab.shell.kubectl.logs import logs
+from netlab.shell.kubectl.patch import patch
+from netlab.shell.kubectl.run import create, run_pod
 from netlab.shell.registry import Invocation, command
 
 VALUE_FLAGS = {"port", "target-port", "type", "name", "protocol", "replicas", "cluster-ip", "external-ip",
-               "session-affinity", "image", "grace-period"}
-BOOL_FLAGS = {"overwrite", "all", "now", "force", "wait", "ignore-not-found"}
+               "session-affinity", "image", "grace-period", "labels", "restart", "patch", "dry-run", "tail",
+               "field-manager", "validate", "api-version"}
+MULTI_FLAGS = {"filename": "files", "from-literal": "literals", "env": "env"}
+BOOL_FLAGS = {"overwrite", "all", "now", "force", "wait", "ignore-not-found", "show-labels", "recursive",
+              "save-config", "previous", "timestamps", "all-containers"}
 NOT_CONFIGURED = "The connection to the server localhost:8080 was refused - did you specify the right host or port?"
 
 
 def parse_common(args: list[str]):
     """Split kubectl's global flags from positional arguments. Returns (opts, positional, after --)."""
-    opts = {"namespace": None, "all_ns": False, "output": None, "selector": None, "container": None, "flags": {}}
+    opts = {"namespace": None, "all_ns": False, "output": None, "selector": None, "container": None, "flags": {},
+            "files": [], "literals": [], "env": []}
     pos, rest = [], []
     i = 0
     while i < len(args):
@@ -47,6 +57,16 @@ def parse_common(args: list[str]):
             opts["selector"] = take()
         elif a in ("-c", "--container"):
             opts["container"] = take()
+        elif a in ("-f", "--filename"):
+            opts["files"].append(take())
+        elif a.startswith("-f") and len(a) > 2 and not a.startswith("--"):
+            opts["files"].append(a[2:])
+        elif a in ("-p", "--patch"):
+            opts["flags"]["patch"] = take()
+        elif a == "--show-labels":
+            opts["show_labels"] = True
+        elif a.startswith("--") and a[2:] in MULTI_FLAGS:
+            opts[MULTI_FLAGS[a[2:]]].append(take())
         elif a in ("-i", "-t", "-it", "-ti", "--stdin", "--tty"):
             opts["tty"] = True
         elif a.startswith("--") and a[2:] in VALUE_FLAGS:
@@ -88,14 +108,19 @@ def kubectl(inv: Invocation) -> int:
             kind = ALIASES.get(k.lower())
             if kind is None:
                 return inv.fail(f'error: the server doesn\'t have a resource type "{k}"', 1)
-            if opts["output"] not in (None, "wide", "yaml", "json", "name"):
-                return inv.fail(f"error: unable to match a printer suitable for the output format \"{opts['output']}\", "
-                                "allowed formats are: json,name,wide,yaml", 1)
+            output = opts["output"]
+            if output not in (None, "wide", "yaml", "json", "name") and not output.startswith("jsonpath="):
+                return inv.fail(f"error: unable to match a printer suitable for the output format \"{output}\", "
+                                "allowed formats are: custom-columns,custom-columns-file,go-template,go-template-file,"
+                                "json,jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,yaml", 1)
             selector = None
             if opts["selector"]:
-                selector = dict(p.split("=", 1) for p in opts["selector"].split(",") if "=" in p)
-            text, c = run_get(api, inv.lab.world.clock, kind, names, namespace, opts["all_ns"], opts["output"], selector,
-                              show_kind=len(kinds) > 1)
+                try:
+                    selector = parse_selector(opts["selector"])
+                except ValueError as err:
+                    return inv.fail(f"error: {err}", 1)
+            text, c = run_get(api, inv.lab.world.clock, kind, names, namespace, opts["all_ns"], output, selector,
+                              show_kind=len(kinds) > 1, show_labels=bool(opts.get("show_labels")))
             outputs.append(text)
             code = code or c
         inv.write("\n".join(outputs) if len(outputs) > 1 else outputs[0])
@@ -138,6 +163,15 @@ def kubectl(inv: Invocation) -> int:
             inv.session.stack.append(ctx)  # an interactive shell in the pod until `exit`
             return 0
         return inv.session.run_into(line, inv.out, ctx, inv.stdin)
+    opts["after"] = after
+    handler = VERBS.get(verb)
+    if verb == "delete" and opts["files"]:
+        handler = _delete_files
+    if handler is not None:
+        try:
+            return handler(inv, pos, opts, namespace)
+        except ApiError as err:
+            return inv.fail(err.message, 1)
     try:
         text = _other_verbs(inv, verb, pos, opts, namespace)
     except ApiError as err:
@@ -149,7 +183,21 @@ def kubectl(inv: Invocation) -> int:
                     "Run 'kubectl --help' for usage.", 1)
 
 
-def _split_target(pos: list[str]) -> tuple[str | None, list[str]]:
+def _apply(inv: Invocation, pos: list[str], opts: dict, namespace: str) -> int:
+    if not opts["files"]:
+        return inv.fail("error: must specify one of -f and -k\n\nSee 'kubectl apply -h' for help and examples", 1)
+    return run_files(inv, opts["files"], namespace, opts["namespace"] is not None, "apply")
+
+
+def _delete_files(inv: Invocation, pos: list[str], opts: dict, namespace: str) -> int:
+    return run_files(inv, opts["files"], namespace, opts["namespace"] is not None, "delete")
+
+
+VERBS = {"apply": _apply, "create": create, "run": run_pod, "logs": logs, "patch": patch, "edit": edit,
+         "explain": explain}
+
+
+def split_target(pos: list[str]) -> tuple[str | None, list[str]]:
     """`TYPE NAME...` or `TYPE/NAME...` → (kind, names)."""
     if not pos:
         return None, []
@@ -169,7 +217,7 @@ def _other_verbs(inv: Invocation, verb: str, pos: list[str], opts: dict, namespa
             raise ApiError(f"error: You must provide one or more resources by argument or filename.\n"
                            "Example resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n"
                            "   '<resource> <name>'\n   '<resource>'")
-        kind, names = _split_target(pos)
+        kind, names = split_target(pos)
         if kind is None:
             raise ApiError(f'error: the server doesn\'t have a resource type "{pos[0].split("/", 1)[0]}"')
     if verb == "describe":

@@ -17,6 +17,7 @@ class Invocation:
     session: "Session"
     stdin: str = ""
     out: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # `VAR=value` prefixes of this command line
 
     @property
     def lab(self) -> "Lab":

@@ -151,7 +151,9 @@ class Session:
     def call(self, inv: Invocation) -> int:
         argv = inv.argv
         while argv and "=" in argv[0] and not argv[0].startswith("="):
-            argv = argv[1:]  # VAR=value prefixes
+            name, value = argv[0].split("=", 1)
+            inv.env[name] = value  # VAR=value prefixes: this command's environment
+            argv = argv[1:]
         if not argv:
             return 0
         inv.argv = argv

@@ -16,7 +16,15 @@ ALIASES = {
     "ep": "Endpoints", "endpoints": "Endpoints",
     "endpointslice": "EndpointSlice", "endpointslices": "EndpointSlice",
     "endpointslices.discovery.k8s.io": "EndpointSlice",
+    "cm": "ConfigMap", "configmap": "ConfigMap", "configmaps": "ConfigMap",
+    "secret": "Secret", "secrets": "Secret",
+    "rs": "ReplicaSet", "replicaset": "ReplicaSet", "replicasets": "ReplicaSet",
+    "sa": "ServiceAccount", "serviceaccount": "ServiceAccount", "serviceaccounts": "ServiceAccount",
+    "ing": "Ingress", "ingress": "Ingress", "ingresses": "Ingress",
+    "netpol": "NetworkPolicy", "networkpolicy": "NetworkPolicy", "networkpolicies": "NetworkPolicy",
+    "ingressclass": "IngressClass", "ingressclasses": "IngressClass",
 }
+LAB_EPOCH = 1704099600  # the lab's wall clock at simulated time 0 (as iptables-save shows it)
 
 
 def service_ports(svc: dict) -> str:
@@ -130,6 +138,72 @@ def deployment_row(dep: dict, now: float, wide: bool, all_ns: bool) -> list[str]
     return row
 
 
+def configmap_row(cm: dict, now: float, wide: bool, all_ns: bool) -> list[str]:
+    count = len(cm.get("data") or {}) + len(cm.get("binaryData") or {})
+    return _ns_first([cm["metadata"]["name"], str(count), age(cm, now)], cm, all_ns)
+
+
+def secret_row(sec: dict, now: float, wide: bool, all_ns: bool) -> list[str]:
+    count = len(sec.get("data") or {}) + len(sec.get("stringData") or {})
+    return _ns_first([sec["metadata"]["name"], sec.get("type", "Opaque"), str(count), age(sec, now)], sec, all_ns)
+
+
+def replicaset_row(rs: dict, now: float, wide: bool, all_ns: bool) -> list[str]:
+    spec, status = rs.get("spec", {}), rs.get("status", {})
+    row = _ns_first([rs["metadata"]["name"], str(spec.get("replicas", 1)), str(status.get("replicas", 0)),
+                     str(status.get("readyReplicas", 0)), age(rs, now)], rs, all_ns)
+    if wide:
+        containers = spec.get("template", {}).get("spec", {}).get("containers", [])
+        sel = spec.get("selector", {}).get("matchLabels", {})
+        row += [",".join(c.get("name", "") for c in containers), ",".join(c.get("image", "") for c in containers),
+                ",".join(f"{k}={v}" for k, v in sel.items())]
+    return row
+
+
+def namespace_row(ns: dict, now: float, wide: bool, all_ns: bool) -> list[str]:
+    return [ns["metadata"]["name"], ns.get("status", {}).get("phase", "Active"), age(ns, now)]
+
+
+def generic_row(obj: dict, now: float, wide: bool, all_ns: bool) -> list[str]:
+    return _ns_first([obj["metadata"]["name"], age(obj, now)], obj, all_ns)
+
+
+def _ns_first(row: list[str], obj: dict, all_ns: bool) -> list[str]:
+    if all_ns:
+        row.insert(0, obj["metadata"].get("namespace", "default"))
+    return row
+
+
+def replicasets(api, namespace: str | None) -> list[dict]:
+    """ReplicaSets as a Deployment controller would own them: one per Deployment's
+    current template, named `<deployment>-<pod-template-hash>` (plus any stored ones)."""
+    from netlab.k8s.names import pod_template_hash
+
+    out = list(api.list("ReplicaSet", namespace))
+    for dep in api.list("Deployment", namespace):
+        template = dep.get("spec", {}).get("template", {})
+        h = pod_template_hash(template)
+        meta = dep["metadata"]
+        ns = meta.get("namespace", "default")
+        pods = [p for p in api.list("Pod", ns) if p["metadata"].get("labels", {}).get("netlab.io/deployment") == meta["name"]]
+        ready = sum(1 for p in pods if any(c.get("type") == "Ready" and c.get("status") == "True"
+                                           for c in p.get("status", {}).get("conditions", [])))
+        labels = {**(template.get("metadata", {}).get("labels") or {}), "pod-template-hash": h}
+        out.append({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "metadata": {"name": f"{meta['name']}-{h}", "namespace": ns, "labels": labels,
+                                 "creationTimestamp": meta.get("creationTimestamp", 0),
+                                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"],
+                                                      "controller": True, "blockOwnerDeletion": True,
+                                                      "uid": meta.get("uid", "")}]},
+                    "spec": {"replicas": dep.get("spec", {}).get("replicas", 1),
+                             "selector": {"matchLabels": {**(dep.get("spec", {}).get("selector", {}).get("matchLabels") or {}),
+                                                          "pod-template-hash": h}},
+                             "template": template},
+                    "status": {"replicas": len(pods), "readyReplicas": ready, "availableReplicas": ready,
+                               "fullyLabeledReplicas": len(pods), "observedGeneration": 1}})
+    return sorted(out, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
+
 HEADERS = {
     "Pod": (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]),
     "Node": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"], ["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"]),
@@ -138,27 +212,86 @@ HEADERS = {
     "Service": (["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"], ["SELECTOR"]),
     "Endpoints": (["NAME", "ENDPOINTS", "AGE"], []),
     "EndpointSlice": (["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"], []),
+    "ConfigMap": (["NAME", "DATA", "AGE"], []),
+    "Secret": (["NAME", "TYPE", "DATA", "AGE"], []),
+    "ReplicaSet": (["NAME", "DESIRED", "CURRENT", "READY", "AGE"], ["CONTAINERS", "IMAGES", "SELECTOR"]),
 }
-ROWS = {"Service": service_row, "Endpoints": endpoints_row, "EndpointSlice": slice_row}
+ROWS = {"Service": service_row, "Endpoints": endpoints_row, "EndpointSlice": slice_row, "ConfigMap": configmap_row,
+        "Secret": secret_row, "ReplicaSet": replicaset_row, "Namespace": namespace_row}
+
+
+def rfc3339(seconds: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(LAB_EPOCH + int(seconds)))
 
 
 def clean(obj: dict) -> dict:
-    """The object as `-o yaml` shows it (internal bookkeeping labels hidden)."""
-    import copy
+    """The object as the API server returns it: internal bookkeeping labels hidden, the
+    creation time as an RFC 3339 timestamp."""
+    from netlab.k8s.api import clone
 
-    out = copy.deepcopy(obj)
-    labels = out.get("metadata", {}).get("labels")
+    out = clone(obj)
+    meta = out.get("metadata", {})
+    labels = meta.get("labels")
     if labels:
         labels.pop("netlab.io/deployment", None)
+    if isinstance(meta.get("creationTimestamp"), (int, float)):
+        meta["creationTimestamp"] = rfc3339(meta["creationTimestamp"])
     return out
 
 
+class _KubeDumper(yaml.SafeDumper):
+    """YAML as kubectl prints it (go-yaml): strings that would read back as something
+    else in double quotes, multi-line strings as `|` blocks, no line folding."""
+
+
+def _represent_str(dumper, value: str):
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    try:
+        plain = yaml.safe_load(value) == value if value else False
+    except yaml.YAMLError:
+        plain = False
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=None if plain else '"')
+
+
+_KubeDumper.add_representer(str, _represent_str)
+
+
+def to_yaml(data) -> str:
+    return yaml.dump(data, Dumper=_KubeDumper, sort_keys=True, default_flow_style=False, width=1 << 20,
+                     allow_unicode=True)
+
+
+def parse_selector(text: str):
+    """A label selector (`a=b,c!=d,e,!f`) as a predicate over labels, or ValueError."""
+    tests = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if "!=" in part:
+            k, v = part.split("!=", 1)
+            tests.append(lambda l, k=k.strip(), v=v.strip(): l.get(k) != v)
+        elif "=" in part:
+            k, v = part.replace("==", "=").split("=", 1)
+            tests.append(lambda l, k=k.strip(), v=v.strip(): l.get(k) == v)
+        elif part.startswith("!"):
+            tests.append(lambda l, k=part[1:].strip(): k not in l)
+        elif " " in part or "(" in part:
+            raise ValueError(f'unable to parse requirement: found \'{part.split()[-1]}\', expected: \'=\', \'!=\', \'==\', \'in\', notin\'')
+        else:
+            tests.append(lambda l, k=part: k in l)
+    return lambda labels: all(t(labels) for t in tests)
+
+
 def run_get(api, now: float, kind: str, names: list[str], namespace: str, all_ns: bool, output: str | None,
-            selector: dict | None = None, show_kind: bool = False) -> tuple[str, int]:
-    cluster_scoped = kind in ("Node", "Namespace")
-    objs = api.list(kind, None if (all_ns or cluster_scoped) else namespace)
-    if selector:
+            selector=None, show_kind: bool = False, show_labels: bool = False) -> tuple[str, int]:
+    cluster_scoped = kind in ("Node", "Namespace", "IngressClass")
+    where = None if (all_ns or cluster_scoped) else namespace
+    objs = replicasets(api, where) if kind == "ReplicaSet" else api.list(kind, where)
+    if isinstance(selector, dict):
         objs = [o for o in objs if all(o["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())]
+    elif selector is not None:
+        objs = [o for o in objs if selector(o["metadata"].get("labels") or {})]
     missing = []
     if names:
         by_name = {o["metadata"]["name"]: o for o in objs}
@@ -170,19 +303,35 @@ def run_get(api, now: float, kind: str, names: list[str], namespace: str, all_ns
                 missing.append(n)
         objs = found
     out = ""
-    if output in ("yaml", "json"):
+    if output in ("yaml", "json") or (output or "").startswith("jsonpath"):
         items = [clean(o) for o in objs]
-        if len(items) == 1 and names:
+        if (output or "").startswith("jsonpath"):
+            from netlab.shell.kubectl.jsonpath import JsonPathError, render
+
+            template = output.split("=", 1)[1] if "=" in output else ""
+            data = items[0] if len(items) == 1 and names else {"apiVersion": "v1", "items": items, "kind": "List",
+                                                               "metadata": {"resourceVersion": ""}}
+            try:
+                out = render(template, data)
+            except JsonPathError as err:
+                return f"error: error executing jsonpath {template!r}: {err}\n", 1
+            if missing:
+                out += "\n" if out else ""
+        elif len(items) == 1 and names:
             data = items[0]
         else:
             data = {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
-        out = yaml.safe_dump(data, sort_keys=True, default_flow_style=False) if output == "yaml" else json.dumps(data, indent=4) + "\n"
+        if output in ("yaml", "json"):
+            out = to_yaml(data) if output == "yaml" else \
+                json.dumps(data, indent=4, sort_keys=True) + "\n"
     elif output == "name":
-        out = "".join(f"{kind.lower()}/{o['metadata']['name']}\n" for o in objs)
+        group = GROUPS.get(kind)
+        out = "".join(f"{kind.lower()}{'.' + group if group else ''}/{o['metadata']['name']}\n" for o in objs)
     elif objs:
-        base, extra = HEADERS[kind]
+        base, extra = HEADERS.get(kind, (["NAME", "AGE"], []))
         show_ns = all_ns and not cluster_scoped
         headers = (["NAMESPACE"] if show_ns else []) + base + (extra if output == "wide" else [])
+        headers += ["LABELS"] if show_labels else []
         wide = output == "wide"
         if kind == "Pod":
             rows = [pod_row(o, now, wide, show_ns) for o in objs]
@@ -193,7 +342,12 @@ def run_get(api, now: float, kind: str, names: list[str], namespace: str, all_ns
         elif kind in ROWS:
             rows = [ROWS[kind](o, now, wide, show_ns) for o in objs]
         else:
-            rows = [[o["metadata"]["name"], "Active", age(o, now)] for o in objs]
+            headers = (["NAMESPACE"] if show_ns else []) + ["NAME", "AGE"] + (["LABELS"] if show_labels else [])
+            rows = [generic_row(o, now, wide, show_ns) for o in objs]
+        if show_labels:
+            for row, o in zip(rows, objs):
+                labels = {k: v for k, v in (o["metadata"].get("labels") or {}).items() if k != "netlab.io/deployment"}
+                row.append(",".join(f"{k}={v}" for k, v in labels.items()) or "<none>")
         if show_kind:  # several kinds at once: kubectl names each row `kind/name`
             col = 1 if show_ns else 0
             group = GROUPS.get(kind)
@@ -210,7 +364,7 @@ def run_get(api, now: float, kind: str, names: list[str], namespace: str, all_ns
     return out, 1 if missing else 0
 
 
-GROUPS = {"Deployment": "apps", "EndpointSlice": "discovery.k8s.io", "Ingress": "networking.k8s.io",
+GROUPS = {"Deployment": "apps", "ReplicaSet": "apps", "EndpointSlice": "discovery.k8s.io", "Ingress": "networking.k8s.io",
           "NetworkPolicy": "networking.k8s.io", "IngressClass": "networking.k8s.io"}
 
 
