@@ -602,6 +602,10 @@ class NetNS:
             value = sysctl_get(self, dotted(path[len("/proc/sys/"):]))
             if value is not None:
                 return value + "\n"
+        elif path.startswith("/proc/net/"):
+            from netlab.net.procfs import proc_net
+
+            return proc_net(self, path)
         content = self.files.get(path)
         if callable(content):
             return content()

@@ -99,3 +99,13 @@ def test_ifconfig_brd_plus_and_configuration(klab):
     out(klab, "ifconfig docker0 promisc")
     assert out(klab, "ifconfig docker0").startswith("docker0: flags=4419<UP,BROADCAST,RUNNING,PROMISC,MULTICAST>")
     assert "<BROADCAST,MULTICAST,PROMISC,UP,LOWER_UP>" in out(klab, "ip link show docker0")
+
+
+def test_proc_net_route_and_arp(klab):
+    lines = out(klab, "cat /proc/net/route").splitlines()
+    assert lines[0] == "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT" + " " * 55
+    assert lines[1] == ("eth0\t00000000\t0100A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0").ljust(127)
+    assert lines[2] == ("flannel.1\t00091EAC\t00091EAC\t0003\t0\t0\t0\t00FFFFFF\t0\t0\t0").ljust(127)
+    arp = out(klab, "cat /proc/net/arp").splitlines()
+    assert arp[0] == "IP address       HW type     Flags       HW address            Mask     Device"
+    assert re.fullmatch(r"172\.30\.9\.0       0x1         0x6         [0-9a-f:]{17}     \*        flannel\.1", arp[1])
