@@ -32,6 +32,9 @@ class KubeProxy:
         self.last_sync: float | None = None
         self.syncs = 0
         self.log: list[str] = []
+        self._port_cache: dict = {}  # (ns, name) -> (resourceVersions, ServicePorts)
+        self._rule_cache: dict = {}  # ServicePort.key() -> its RuleSet fragment
+        self._rule_cache_for: tuple = ()
         self.netfilter = nf.load(ns)
         ns.sysctl["net.ipv4.conf.all.route_localnet"] = "1"
         self.ipvs = None
@@ -51,20 +54,30 @@ class KubeProxy:
         return self.dirty or self.last_sync is None or now - self.last_sync >= SYNC_PERIOD
 
     def sync(self) -> RuleSet | None:
-        """syncProxyRules: rebuild every rule kube-proxy owns from the current Services."""
-        ports = service_ports(self.api, self.node)
+        """syncProxyRules: rebuild every rule kube-proxy owns from the current Services. The
+        cyclic GC is paused throughout: a sync allocates hundreds of thousands of objects and
+        none of them form cycles."""
+        with nf.paused_gc():
+            return self._sync()
+
+    def _sync(self) -> RuleSet | None:
+        ports = service_ports(self.api, self.node, self._port_cache)
         if self.ipvs is not None:
             self.ipvs.sync(ports, self.node)
             self._synced()
             return None
-        rules = build(ports, node=self.node, cluster_cidr=self.cluster_cidr, style=self.style, node_ip=self.node_ip())
-        with nf.paused_gc():
-            for table in ("filter", "nat"):
-                self._ensure_jumps(table, rules)
-                owned = rules.chains[table]
-                stale = [name for name in self.netfilter.table(table).chains
-                         if name.startswith(SERVICE_CHAIN_PREFIXES) and name not in owned]
-                self.netfilter.replace_chains(table, owned, delete=stale)
+        node_ip = self.node_ip()
+        if self._rule_cache_for != (self.style, node_ip, self.cluster_cidr):
+            self._rule_cache_for = (self.style, node_ip, self.cluster_cidr)
+            self._rule_cache.clear()
+        rules = build(ports, node=self.node, cluster_cidr=self.cluster_cidr, style=self.style, node_ip=node_ip,
+                      cache=self._rule_cache)
+        for table in ("filter", "nat"):
+            self._ensure_jumps(table, rules)
+            owned = rules.chains[table]
+            stale = [name for name in self.netfilter.table(table).chains
+                     if name.startswith(SERVICE_CHAIN_PREFIXES) and name not in owned]
+            self.netfilter.replace_chains(table, owned, delete=stale)
         self._synced()
         return rules
 

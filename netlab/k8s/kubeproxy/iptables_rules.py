@@ -101,10 +101,15 @@ def kubelet_rules(rs: RuleSet, style: str) -> None:
 
 
 def build(ports: list[ServicePort], *, node: str, cluster_cidr: str, style: str = "modern",
-          node_ip: str | None = None) -> RuleSet:
+          node_ip: str | None = None, cache: dict | None = None) -> RuleSet:
     """The whole rule set for one node. `node` is the node name endpoints are compared with;
     `node_ip` (default: `node`, when it is an address) decides loadBalancerSourceRanges'
-    allowFromNode."""
+    allowFromNode.
+
+    `cache` (kept by the caller for one node, style and cluster CIDR) maps a service port's
+    key() to the rules it wrote last time: a sync after one change builds that service's
+    rules only — upstream's partial sync — and the result is identical to a full build,
+    because each service only appends to the shared chains, in service order."""
     rs = RuleSet()
     legacy = style == "legacy"
     for table, dst, src, comment, new_only in (JUMPS_LEGACY if legacy else JUMPS_MODERN):
@@ -128,11 +133,23 @@ def build(ports: list[ServicePort], *, node: str, cluster_cidr: str, style: str 
         rs.add("nat", "KUBE-MARK-MASQ", nf.Rule(target=nf.MarkTarget(MASQ_MARK, MASQ_MARK)))  # --or-mark 0x4000
     if node_ip is None and _is_ip(node):
         node_ip = node
+    fresh: dict[tuple, RuleSet] = {}
     for sp in ports:
-        if legacy:
-            _legacy_service(rs, sp, node, cluster_cidr, node_ip)
-        else:
-            _modern_service(rs, sp, node, cluster_cidr, node_ip)
+        key = sp.key()
+        part = cache.get(key) if cache is not None else None
+        if part is None:
+            part = RuleSet(chains={t: {} for t in TABLES})
+            if legacy:
+                _legacy_service(part, sp, node, cluster_cidr, node_ip)
+            else:
+                _modern_service(part, sp, node, cluster_cidr, node_ip)
+        fresh[key] = part
+        for table, chains in part.chains.items():
+            for name, rules in chains.items():
+                rs.chain(table, name).extend(rules)
+    if cache is not None:
+        cache.clear()
+        cache.update(fresh)
     rs.add("nat", "KUBE-SERVICES", nf.Rule(
         matches=[_c("kubernetes service nodeports; NOTE: this must be the last rule in this chain"),
                  nf.AddrType(dst_type="LOCAL")], target=_j("KUBE-NODEPORTS")))

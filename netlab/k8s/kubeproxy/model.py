@@ -5,19 +5,22 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from netlab.net.addr import parse_ip
 
 
+@lru_cache(maxsize=1 << 17)
 def port_proto_hash(service_port_name: str, protocol: str) -> str:
     """First 16 characters of base32(sha256(name + protocol)): kube-proxy's chain suffix."""
     digest = hashlib.sha256((service_port_name + protocol).encode()).digest()
-    return base64.b32encode(digest).decode()[:16]
+    return base64.b32encode(digest[:10]).decode()  # 10 bytes are exactly 16 base32 characters
 
 
+@lru_cache(maxsize=1 << 18)
 def endpoint_chain(service_port_name: str, protocol: str, endpoint: str) -> str:
     digest = hashlib.sha256((service_port_name + protocol + endpoint).encode()).digest()
-    return "KUBE-SEP-" + base64.b32encode(digest).decode()[:16]
+    return "KUBE-SEP-" + base64.b32encode(digest[:10]).decode()
 
 
 @dataclass(frozen=True)
@@ -75,37 +78,72 @@ class ServicePort:
     def sep(self, ep: Endpoint) -> str:
         return endpoint_chain(self.name_string, self.protocol, ep.text)
 
+    def key(self) -> tuple:
+        """Everything the rules depend on, hashable: equal keys give identical rules. Computed
+        once: a ServicePort is not changed after service_ports() built it."""
+        k = self.__dict__.get("_key")
+        if k is None:
+            k = self.__dict__["_key"] = (
+                self.namespace, self.name, self.port_name, self.protocol, self.cluster_ip, self.port, self.node_port,
+                tuple(self.external_ips), tuple(self.lb_ips), tuple(self.lb_source_ranges), self.affinity_seconds,
+                self.external_local, self.internal_local, self.health_check_node_port, self.scheduler,
+                tuple(self.endpoints))
+        return k
 
-def service_ports(api, node_name: str) -> list[ServicePort]:
-    """Every Service port kube-proxy programs (not headless, not ExternalName), sorted by name."""
+
+def service_ports(api, node_name: str, cache: dict | None = None) -> list[ServicePort]:
+    """Every Service port kube-proxy programs (not headless, not ExternalName), sorted by name.
+
+    With `cache` (kept by the caller between syncs), a Service whose object and Endpoints
+    have the same resourceVersions as last time reuses last time's ServicePorts — the
+    serviceChanges/endpointsChanges trackers of upstream, in one dict."""
     out: list[ServicePort] = []
+    seen = {}
     for svc in api.list("Service"):
-        spec = svc.get("spec", {})
-        if spec.get("type") == "ExternalName" or spec.get("clusterIP") in (None, "", "None"):
-            continue
         ns, name = svc["metadata"].get("namespace", "default"), svc["metadata"]["name"]
         ep_obj = api.get("Endpoints", ns, name) or {}
-        lb_ips = [i["ip"] for i in svc.get("status", {}).get("loadBalancer", {}).get("ingress") or [] if i.get("ip")]
-        affinity = 0
-        if spec.get("sessionAffinity") == "ClientIP":
-            affinity = int(spec.get("sessionAffinityConfig", {}).get("clientIP", {}).get("timeoutSeconds", 10800))
-        for p in spec.get("ports", []):
-            pname = p.get("name") or ""
-            proto = p.get("protocol", "TCP")
-            eps: list[Endpoint] = []
-            for subset in ep_obj.get("subsets") or []:
-                port = next((sp for sp in subset.get("ports", []) if (sp.get("name") or "") == pname
-                             and sp.get("protocol", "TCP") == proto), None)
-                if port is None:
-                    continue
-                for a in subset.get("addresses", []):
-                    eps.append(Endpoint(a["ip"], int(port["port"]), a.get("nodeName")))
-            eps.sort(key=lambda e: e.text)  # the endpoints cache keeps them sorted by string
-            out.append(ServicePort(
-                ns, name, pname, proto.lower(), spec["clusterIP"], int(p["port"]), int(p.get("nodePort") or 0),
-                list(spec.get("externalIPs") or []), lb_ips, list(spec.get("loadBalancerSourceRanges") or []),
-                affinity, spec.get("externalTrafficPolicy") == "Local" and spec.get("type") in ("NodePort", "LoadBalancer"),
-                spec.get("internalTrafficPolicy") == "Local", int(spec.get("healthCheckNodePort") or 0),
-                endpoints=eps))
+        if cache is not None:
+            version = (svc["metadata"].get("resourceVersion"), ep_obj.get("metadata", {}).get("resourceVersion"))
+            hit = cache.get((ns, name))
+            if hit is None or hit[0] != version or version[0] is None:
+                hit = (version, _ports_of(svc, ep_obj))
+            seen[(ns, name)] = hit
+            out += hit[1]
+        else:
+            out += _ports_of(svc, ep_obj)
+    if cache is not None:
+        cache.clear()
+        cache.update(seen)
     out.sort(key=lambda sp: sp.name_string + "/" + sp.protocol)
+    return out
+
+
+def _ports_of(svc: dict, ep_obj: dict) -> list[ServicePort]:
+    out: list[ServicePort] = []
+    spec = svc.get("spec", {})
+    if spec.get("type") == "ExternalName" or spec.get("clusterIP") in (None, "", "None"):
+        return out
+    ns, name = svc["metadata"].get("namespace", "default"), svc["metadata"]["name"]
+    lb_ips = [i["ip"] for i in svc.get("status", {}).get("loadBalancer", {}).get("ingress") or [] if i.get("ip")]
+    affinity = 0
+    if spec.get("sessionAffinity") == "ClientIP":
+        affinity = int(spec.get("sessionAffinityConfig", {}).get("clientIP", {}).get("timeoutSeconds", 10800))
+    for p in spec.get("ports", []):
+        pname = p.get("name") or ""
+        proto = p.get("protocol", "TCP")
+        eps: list[Endpoint] = []
+        for subset in ep_obj.get("subsets") or []:
+            port = next((sp for sp in subset.get("ports", []) if (sp.get("name") or "") == pname
+                         and sp.get("protocol", "TCP") == proto), None)
+            if port is None:
+                continue
+            for a in subset.get("addresses", []):
+                eps.append(Endpoint(a["ip"], int(port["port"]), a.get("nodeName")))
+        eps.sort(key=lambda e: e.text)  # the endpoints cache keeps them sorted by string
+        out.append(ServicePort(
+            ns, name, pname, proto.lower(), spec["clusterIP"], int(p["port"]), int(p.get("nodePort") or 0),
+            list(spec.get("externalIPs") or []), lb_ips, list(spec.get("loadBalancerSourceRanges") or []),
+            affinity, spec.get("externalTrafficPolicy") == "Local" and spec.get("type") in ("NodePort", "LoadBalancer"),
+            spec.get("internalTrafficPolicy") == "Local", int(spec.get("healthCheckNodePort") or 0),
+            endpoints=eps))
     return out
