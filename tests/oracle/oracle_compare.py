@@ -217,3 +217,25 @@ def compare_link_state(lab, kw, name: str) -> list[str]:
         diffs.append(f"{name}: kernel has extra devices {sorted(extra)}")
     return diffs
 
+
+
+def compare_neighbours(lab, kw) -> tuple[int, list[str]]:
+    """After traffic: the resolved neighbour entries (device, IP, MAC) each namespace holds.
+    Unresolved ones are left out: the kernel keeps an INCOMPLETE entry for 3 s where netlab
+    has already failed it, and states age on different clocks."""
+    import json
+
+    diffs = []
+    n = 0
+    for name, ns in lab.world.namespaces.items():
+        real = set()
+        for e in json.loads(kw.ip(name, "-j", "-4", "neigh", "show").stdout or "[]"):
+            if e.get("lladdr") and not set(e.get("state", [])) & {"INCOMPLETE", "FAILED"}:
+                real.add((e["dev"], e["dst"], e["lladdr"]))
+        mine = {(e.dev.name, fmt_ip(e.ip), e.lladdr) for e in ns.neigh.for_dev()
+                if e.lladdr and e.state not in ("INCOMPLETE", "FAILED")}
+        n += len(real | mine)
+        diffs += [f"{name}: only the kernel has neighbour {e}" for e in sorted(real - mine)]
+        diffs += [f"{name}: only netlab has neighbour {e}" for e in sorted(mine - real)]
+    TALLY.add("ip neigh entries", n, n - len(diffs))
+    return n, diffs

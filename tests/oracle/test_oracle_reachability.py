@@ -7,7 +7,7 @@ import pytest
 from netlab import Lab
 
 from oracle_breaks import BREAKS, NotApplicable
-from oracle_compare import compare_pings, compare_route_gets
+from oracle_compare import compare_neighbours, compare_pings, compare_route_gets
 from oracle_labs import LABS
 
 pytestmark = pytest.mark.oracle
@@ -18,6 +18,8 @@ def test_ping_reachability_agrees(built):
     n, diffs = compare_pings(lab, kw)
     assert n >= 20
     assert not diffs, f"{len(diffs)} of {n} pings disagree:\n" + "\n".join(diffs)
+    n, diffs = compare_neighbours(lab, kw)
+    assert not diffs, f"after the pings, {len(diffs)} of {n} neighbour entries differ:\n" + "\n".join(diffs)
 
 
 @pytest.mark.parametrize("brk", BREAKS, ids=[b.id for b in BREAKS])
