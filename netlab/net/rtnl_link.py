@@ -77,9 +77,25 @@ def add_bridge(ns: NetNS, name: str, *, mtu: int | None = None, mac: str | None 
     if mtu is not None:
         check_mtu(Bridge(name, "00:00:00:00:00:01"), mtu)
     br = Bridge(name, mac or random_mac(ns.world.rng), mtu or 1500)
+    br.mac_from_ports = mac is None  # NET_ADDR_RANDOM: it will take its lowest port MAC
     ns.add_device(br)
     ns.world.version += 1
     return br
+
+
+def follow_ports(br: Device | None) -> None:
+    """br_stp_recalculate_bridge_id: a bridge whose MAC nobody set takes the numerically
+    lowest MAC among its ports (its local FDB entry moves with it)."""
+    if not isinstance(br, Bridge) or not getattr(br, "mac_from_ports", False) or not br.ports:
+        return
+    lowest = min(p.mac for p in br.ports)
+    if lowest == br.mac:
+        return
+    old = br.fdb.get(br.mac)
+    if old is not None and old.port is br:
+        del br.fdb[br.mac]
+    br.mac = lowest
+    br.fdb.setdefault(lowest, FdbEntry(lowest, br, local=True))
 
 
 def add_dummy(ns: NetNS, name: str, *, mtu: int | None = None, mac: str | None = None) -> Dummy:
@@ -139,15 +155,19 @@ def delete(ns: NetNS, dev: Device) -> None:
     its peer with it, wherever the peer lives; a bridge releases its ports."""
     if dev.kind in ("loopback", "ether"):
         raise RtnlError("EOPNOTSUPP")
+    masters = [dev.master]
     if dev.admin_up:
         ns.set_link(dev, up=False)
     ns.remove_device(dev)
     peer = getattr(dev, "peer", None)
     if peer is not None and peer.ns is not None:
         peer_ns = peer.ns
+        masters.append(peer.master)
         if peer.admin_up:
             peer_ns.set_link(peer, up=False)
         peer_ns.remove_device(peer)
+    for br in masters:
+        follow_ports(br)
     if isinstance(dev, Vxlan) and not any(isinstance(d, Vxlan) and d.dstport == dev.dstport for d in ns.devices.values()):
         sock = ns.sockets.get((IPPROTO_UDP, dev.dstport))
         if sock is not None and sock.owner == "vxlan":
@@ -242,12 +262,15 @@ def apply_change(ns: NetNS, dev: Device, change: LinkChange) -> None:
         dev.promisc = change.promisc
     if change.up is not None:
         ns.set_link(dev, up=change.up)
+    old_master = dev.master
     if change.nomaster and dev.master is not None:
         dev.master.remove_port(dev)
     if change.master is not None and change.master is not dev.master:
         if dev.master is not None:
             dev.master.remove_port(dev)
         change.master.add_port(dev)
+    for br in (old_master, dev.master):
+        follow_ports(br)
     ns.world.version += 1
 
 
@@ -255,6 +278,8 @@ def set_mac(dev: Device, mac: str) -> None:
     """dev_set_mac_address: a bridge port's (or the bridge's own) local FDB entry follows it."""
     old = dev.mac
     dev.mac = mac
+    if isinstance(dev, Bridge):
+        dev.mac_from_ports = False  # NET_ADDR_SET: from now on it keeps this one
     bridges = [b for b in (dev.master, dev if isinstance(dev, Bridge) else None) if isinstance(b, Bridge)]
     for br in bridges:
         entry = br.fdb.get(old)

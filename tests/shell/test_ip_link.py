@@ -230,3 +230,18 @@ def test_rules(klab):
     out(klab, "ip rule del priority 100")
     r = sh(klab, "ip rule del priority 100")
     assert (r.output, r.exit_code) == ("RTNETLINK answers: No such file or directory\n", 2)
+
+
+def test_a_bridge_without_its_own_mac_takes_its_lowest_port_mac(klab):
+    out(klab, "ip link add br7 type bridge")
+    out(klab, "ip link add va type veth peer name vb")
+    out(klab, "ip link add vc type veth peer name vd")
+    ns = klab.cluster.nodes[N1].ns
+    out(klab, "ip link set va master br7")
+    out(klab, "ip link set vc master br7")
+    lowest = min(ns.devices["va"].mac, ns.devices["vc"].mac)
+    assert ns.devices["br7"].mac == lowest
+    assert f"{lowest} dev " in out(klab, "bridge fdb show br br7")
+    out(klab, "ip link set br7 address 02:00:00:00:00:07")
+    out(klab, "ip link set vc nomaster")
+    assert ns.devices["br7"].mac == "02:00:00:00:00:07"

@@ -213,7 +213,7 @@ def modify(opts: IpOptions, argv: list[str], *, cmd: str) -> int:
     args = Args(argv)
     family = opts.family
     dev_name = label = None
-    local = None  # (ip, plen, plen_given)
+    local = local_arg = None  # (ip, plen, plen_given), and the word it came from
     brd: int | str | None = None
     scope = None
     metric = 0
@@ -255,7 +255,7 @@ def modify(opts: IpOptions, argv: list[str], *, cmd: str) -> int:
                 usage()
             if local is not None:
                 duparg2("local", a)
-            local = get_prefix(a, family)
+            local, local_arg = get_prefix(a, family), a
             family = family or "inet"
         args.advance()
     if dev_name is None:
@@ -272,7 +272,7 @@ def modify(opts: IpOptions, argv: list[str], *, cmd: str) -> int:
     if cmd == "del":
         if not plen_given:
             opts.emit('Warning: Executing wildcard deletion to stay compatible with old scripts.\n'
-                      f'         Explicitly specify the prefix length ({argv_addr(argv)}/{32}) to avoid this warning.\n'
+                      f'         Explicitly specify the prefix length ({local_arg}/32) to avoid this warning.\n'
                       '         This special behaviour is likely to disappear in further releases,\n'
                       '         fix your scripts!')
         addr_del(opts.ns, dev, ip, plen if plen_given else None, label)
@@ -281,14 +281,6 @@ def modify(opts: IpOptions, argv: list[str], *, cmd: str) -> int:
         brd = (bcast_of(ip, plen) if brd == "+" else network(ip, plen)) if plen <= 30 else None
     addr_new(opts.ns, dev, AddrSpec(ip, plen, brd, scope, label, metric, noprefixroute), replace=cmd in ("change", "replace"))
     return 0
-
-
-def argv_addr(argv: list[str]) -> str:
-    for i, a in enumerate(argv):
-        if a not in ("dev", "label", "scope", "metric", "brd", "broadcast") and (i == 0 or argv[i - 1] not in
-                                                                                 ("dev", "label", "scope", "metric", "brd", "broadcast")):
-            return a
-    return ""
 
 
 def do_ipaddr(opts: IpOptions, argv: list[str]) -> int:

@@ -274,6 +274,7 @@ def add_link(opts: IpOptions, argv: list[str]) -> int:
         dev.alias = p.alias
     if c.master is not None:
         c.master.add_port(dev)
+        K.follow_ports(c.master)
     if c.up:
         target.set_link(dev, up=True)
     return 0
