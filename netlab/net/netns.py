@@ -605,7 +605,9 @@ class NetNS:
         elif path.startswith("/proc/net/"):
             from netlab.net.procfs import proc_net
 
-            return proc_net(self, path)
+            text = proc_net(self, path)
+            if text is not None:
+                return text
         content = self.files.get(path)
         if callable(content):
             return content()
