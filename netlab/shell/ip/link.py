@@ -179,55 +179,70 @@ def parse_for_device(opts: IpOptions, argv: list[str]):
 def set_link(opts: IpOptions, argv: list[str]) -> int:
     p, dev = parse_for_device(opts, argv)
     p.change.name = p.name
-    kind_change = slave_change = None
-    if p.kind is not None:
-        kind_change, slave_change = parse_set_type(dev, p.kind, p.kind_args)
-    K.check_change(opts.ns, dev, p.change)
+    kind_values = parse_set_type(dev, p.kind, p.kind_args) if p.kind is not None else {}
     K.apply_change(opts.ns, dev, p.change)
     if p.alias is not None:
         dev.alias = p.alias or None
-    for target, values in ((dev, kind_change), (dev, slave_change)):
-        for attr, value in (values or {}).items():
-            setattr(target, attr, value)
+    for attr, value in kind_values.items():
+        setattr(dev, attr, value)
     return 0
 
 
-def parse_set_type(dev, kind: str, argv: list[str]) -> tuple[dict, dict]:
-    """`ip link set DEV type bridge|bridge_slave ...`: the options netlab's bridge models."""
+def garbage(word: str):
+    raise IpExit(f'Garbage instead of arguments "{word} ...". Try "ip link help".', 1)
+
+
+def parse_bridge_slave_options(argv: list[str]) -> dict:
+    """bridge_slave_parse_opt, for the port attributes netlab's bridge models."""
     args = Args(argv)
-    kind_values: dict = {}
-    slave_values: dict = {}
+    values: dict = {}
+    while args:
+        a = args.cur
+        if a in ("hairpin", "learning"):
+            values[a] = on_off(a, args.next())
+        elif a in ("guard", "root_block", "fastleave", "flood", "mcast_flood", "bcast_flood", "proxy_arp",
+                   "neigh_suppress", "isolated", "vlan_tunnel", "mcast_to_unicast"):
+            on_off(a, args.next())
+        elif a in ("state", "priority", "cost", "mcast_router", "group_fwd_mask"):
+            args.next()
+        else:
+            garbage(a)
+        args.advance()
+    return values
+
+
+def parse_bridge_options(argv: list[str]) -> dict:
+    """bridge_parse_opt: ageing_time (centiseconds) and stp_state change the model."""
+    args = Args(argv)
+    values: dict = {}
+    while args:
+        a = args.cur
+        if a == "ageing_time":
+            values["ageing_time"] = args.next_u32('Invalid "ageing_time" value\n') / 100
+        elif a == "stp_state":
+            values["stp"] = bool(args.next_u32('Invalid "stp_state" value\n'))
+        elif a in ("forward_delay", "hello_time", "max_age", "priority", "vlan_filtering", "mcast_snooping",
+                   "nf_call_iptables", "group_fwd_mask"):
+            args.next()
+        else:
+            garbage(a)
+        args.advance()
+    return values
+
+
+def parse_set_type(dev, kind: str, argv: list[str]) -> dict:
+    """`ip link set DEV type KIND ARGS`: the attributes to change on DEV."""
     if kind == "bridge_slave":
         if dev.master is None or dev.master.kind != "bridge":
             raise RtnlError("EOPNOTSUPP")
-        while args:
-            a = args.cur
-            if a in ("hairpin", "learning"):
-                slave_values[a] = on_off(a, args.next())
-            elif a in ("guard", "root_block", "fastleave", "flood", "mcast_flood", "bcast_flood", "proxy_arp",
-                       "neigh_suppress", "isolated", "vlan_tunnel", "mcast_to_unicast"):
-                on_off(a, args.next())
-            elif a in ("state", "priority", "cost", "mcast_router", "group_fwd_mask"):
-                args.next()
-            else:
-                raise IpExit(f'Garbage instead of arguments "{a} ...". Try "ip link help".', 1)
-            args.advance()
-        return {}, slave_values
-    if kind != getattr(dev, "kind", None):
+        return parse_bridge_slave_options(argv)
+    if kind != dev.kind:
         raise RtnlError("EOPNOTSUPP")
-    while args:
-        a = args.cur
-        if kind == "bridge" and a == "ageing_time":
-            kind_values["ageing_time"] = args.next_u32('Invalid "ageing_time" value\n') / 100
-        elif kind == "bridge" and a == "stp_state":
-            kind_values["stp"] = bool(args.next_u32('Invalid "stp_state" value\n'))
-        elif kind == "bridge" and a in ("forward_delay", "hello_time", "max_age", "priority", "vlan_filtering",
-                                       "mcast_snooping", "nf_call_iptables", "group_fwd_mask"):
-            args.next()
-        else:
-            raise IpExit(f'Garbage instead of arguments "{a} ...". Try "ip link help".', 1)
-        args.advance()
-    return kind_values, {}
+    if kind == "bridge":
+        return parse_bridge_options(argv)
+    if argv:
+        garbage(argv[0])
+    return {}
 
 
 # -- add ------------------------------------------------------------------------------------------
@@ -250,11 +265,10 @@ def add_link(opts: IpOptions, argv: list[str]) -> int:
         peer = parse_veth_peer(opts, p.kind_args)
         pc = peer.change
         peer_name = peer.name or peer.dev
-        a, b = K.add_veth(target, name, peer_name, peer_ns=pc.netns or target, mtu=c.mtu, mac=c.mac,
-                          peer_mac=pc.mac, peer_mtu=pc.mtu)
-        dev = a
+        dev, _ = K.add_veth(target, name, peer_name, peer_ns=pc.netns or target, mtu=c.mtu, mac=c.mac,
+                            peer_mac=pc.mac, peer_mtu=pc.mtu)
     elif p.kind == "bridge":
-        kind_values, _ = parse_bridge_add(p.kind_args)
+        kind_values = parse_bridge_options(p.kind_args)
         dev = K.add_bridge(target, name, mtu=c.mtu, mac=c.mac)
         for attr, value in kind_values.items():
             setattr(dev, attr, value)
@@ -262,7 +276,7 @@ def add_link(opts: IpOptions, argv: list[str]) -> int:
         dev = K.add_vxlan(target, name, parse_vxlan(opts, p.kind_args), mtu=c.mtu, mac=c.mac)
     elif p.kind == "dummy":
         if p.kind_args:
-            raise IpExit(f'Garbage instead of arguments "{p.kind_args[0]} ...". Try "ip link help".', 1)
+            garbage(p.kind_args[0])
         dev = K.add_dummy(target, name, mtu=c.mtu, mac=c.mac)
     else:
         if name in target.devices:
@@ -290,12 +304,6 @@ def parse_veth_peer(opts: IpOptions, argv: list[str]) -> Parsed:
     if peer.kind is not None:
         duparg("type", peer.kind)
     return peer
-
-
-def parse_bridge_add(argv: list[str]) -> tuple[dict, dict]:
-    class _Bridge:
-        kind = "bridge"
-    return parse_set_type(_Bridge(), "bridge", argv)
 
 
 def parse_vxlan(opts: IpOptions, argv: list[str]) -> K.VxlanSpec:
