@@ -10,6 +10,7 @@ USAGE_EPILOG = """commands:
   netlab exec [--lab FILE] -- CMD ...
   netlab run [--lab FILE] SCRIPT
   netlab trace [--lab FILE] FROM TO[:PORT] [--proto tcp|udp|icmp]
+  netlab dns serve [--lab FILE] [--port N]
 """
 
 
@@ -37,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("dst")
     t.add_argument("--proto", choices=("tcp", "udp", "icmp"))
     t.add_argument("-v", "--verbose", action="store_true")
+    d = sub.add_parser("dns", help="DNS from the lab's CoreDNS")
+    dsub = d.add_subparsers(dest="dns_cmd", required=True)
+    ds = dsub.add_parser("serve", help="answer real DNS queries on 127.0.0.1 from the lab's CoreDNS")
+    ds.add_argument("--lab", dest="lab_sub")
+    ds.add_argument("--port", type=int, default=5353)
     sh = sub.add_parser("shell", help="an interactive shell on a lab")
     sh.add_argument("--lab", dest="lab_sub")
     return p
@@ -117,9 +123,33 @@ def _main(argv: list[str]) -> int:
             return 2
         sys.stdout.write(render_traces(traces, args.verbose))
         return 0 if traces and traces[0].delivered else 1
+    if args.cmd == "dns":
+        return _dns_serve(_load_lab(lab_path), args.port)
     from netlab.repl import repl
 
     return repl(_load_lab(lab_path))
+
+
+def _dns_serve(lab, port: int) -> int:
+    """`netlab dns serve`: until Ctrl-C or SIGTERM, both of which stop it cleanly."""
+    import signal
+
+    from netlab.apps.dns.server import DnsServer
+
+    try:
+        server = DnsServer(lab, "127.0.0.1", port)
+    except OSError as err:
+        print(f"netlab dns serve: cannot listen on 127.0.0.1:{port}: {err.strerror}", file=sys.stderr)
+        return 1
+    print(server.describe(), flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0
 
 
 if __name__ == "__main__":

@@ -24,17 +24,14 @@ class Kubelet:
         else:
             world = cluster.world
             display = meta["name"] if meta.get("namespace", "default") == "default" else key
-            ns = world.add_netns(display, hostname=meta["name"], kind="pod")
+            ns = world.add_netns(display, hostname=spec.get("hostname") or meta["name"], kind="pod")
             ns.netns_name = "cni-" + "-".join("".join(world.stream("netns-ids").choice("0123456789abcdef") for _ in range(n)) for n in (8, 4, 4, 4, 12))
             ns.pod_key = key
             ip, host_if = node.cni.add(ns, key)
-            ns.files["/etc/hostname"] = meta["name"] + "\n"
+            ns.files["/etc/hostname"] = (spec.get("hostname") or meta["name"]) + "\n"
             ns.files["/etc/resolv.conf"] = self.resolv_conf(pod)
             ns.env = self.environment(pod)
-            ns.files["/etc/hosts"] = (
-                "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                "fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
-                f"{fmt_ip(ip)}\t{meta['name']}\n")
+            ns.files["/etc/hosts"] = self.hosts_file(pod, fmt_ip(ip))
         self.pods[key] = ns
         cluster.pod_ns[key] = ns
         if ns is not node.ns:
@@ -97,23 +94,50 @@ class Kubelet:
         env["HOME"] = "/root"
         return env
 
+    def hosts_file(self, pod: dict, ip: str) -> str:
+        """kubelet's managed /etc/hosts: the pod's own name (its FQDN first when hostname and
+        subdomain are set), then `hostAliases` under the comment kubelet writes."""
+        meta, spec = pod["metadata"], pod.get("spec", {})
+        text = ("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                "fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n")
+        hostname = spec.get("hostname") or meta["name"]
+        if spec.get("subdomain"):
+            fqdn = f"{hostname}.{spec['subdomain']}.{meta.get('namespace', 'default')}.svc.{self.cluster.spec.cluster_domain}"
+            text += f"{ip}\t{fqdn}\t{hostname}\n"
+        else:
+            text += f"{ip}\t{hostname}\n"
+        aliases = spec.get("hostAliases") or []
+        if aliases:
+            text += "\n# Entries added by HostAliases.\n"
+            for alias in aliases:
+                text += f"{alias.get('ip', '')}\t" + "\t".join(alias.get("hostnames") or []) + "\n"
+        return text
+
     def resolv_conf(self, pod: dict) -> str:
         """What kubelet writes for the pod's dnsPolicy (ClusterFirst unless told otherwise)."""
         spec = pod.get("spec", {})
         cluster = self.cluster
         policy = spec.get("dnsPolicy", "ClusterFirst")
         node_ns = cluster.nodes[self.node_name].ns
-        if policy == "Default" or (policy == "ClusterFirst" and spec.get("hostNetwork")):
-            return node_ns.read_file("/etc/resolv.conf") or ""
-        namespace = pod["metadata"].get("namespace", "default")
-        domain = cluster.spec.cluster_domain
         servers, searches, options = [], [], []
-        if policy != "None":
+        if policy == "Default" or (policy == "ClusterFirst" and spec.get("hostNetwork")):
+            # the node's resolv.conf, with dnsConfig merged on top (kubelet's DNSDefault)
+            for line in (node_ns.read_file("/etc/resolv.conf") or "").splitlines():
+                parts = line.split("#", 1)[0].split()
+                if parts[:1] == ["nameserver"] and len(parts) > 1:
+                    servers.append(parts[1])
+                elif parts[:1] in (["search"], ["domain"]):
+                    searches = parts[1:]
+                elif parts[:1] == ["options"]:
+                    options = parts[1:]
+        elif policy != "None":
+            namespace = pod["metadata"].get("namespace", "default")
+            domain = cluster.spec.cluster_domain
             servers = [fmt_ip(cluster.spec.cluster_dns)]
             searches = [f"{namespace}.svc.{domain}", f"svc.{domain}", domain]
             options = ["ndots:5"]
         cfg = spec.get("dnsConfig") or {}
-        servers += [s for s in cfg.get("nameservers", []) if s not in servers]
+        servers = (servers + [s for s in cfg.get("nameservers", []) if s not in servers])[:3]
         searches += [s for s in cfg.get("searches", []) if s not in searches]
         for opt in cfg.get("options", []):
             text = opt["name"] + (f":{opt['value']}" if opt.get("value") is not None else "")

@@ -96,7 +96,8 @@ class ClusterDns:
             if not ports:
                 return NXDOMAIN, [], [self.soa()]
             if spec.get("clusterIP") == "None":
-                targets = [(self._endpoint_host(ip, host) + "." + base, port) for ip, host, port in endpoints]
+                targets = [(self._endpoint_host(ip, host) + "." + base, port)
+                           for ip, host, port in self._endpoints(ns, name, port_name, proto)]
             else:
                 targets = [(base, ports[0]["port"])]
             weight = 100 // max(len(targets), 1)
@@ -111,13 +112,27 @@ class ClusterDns:
     def _endpoint_host(ip: str, hostname: str | None) -> str:
         return hostname or ip.replace(".", "-")
 
-    def _endpoints(self, ns: str, name: str) -> list[tuple[str, str | None, int]]:
+    def _endpoints(self, ns: str, name: str, port_name: str | None = None,
+                   proto: str = "TCP") -> list[tuple[str, str | None, int]]:
+        """(ip, hostname, port) per ready address; `port` is the named port's when one is given.
+        A pod's own hostname names its record only when its subdomain is this Service (the
+        endpoints controller's rule); otherwise the record is the dashed IP."""
         ep = self.api.get("Endpoints", ns, name) or {}
         out = []
         for subset in ep.get("subsets") or []:
-            port = subset.get("ports", [{}])[0].get("port", 0)
+            ports = subset.get("ports") or [{}]
+            if port_name is not None:
+                ports = [p for p in ports if (p.get("name") or "") == port_name and p.get("protocol", "TCP") == proto]
+                if not ports:
+                    continue
             for a in subset.get("addresses", []):
-                out.append((a["ip"], a.get("hostname"), port))
+                host = a.get("hostname")
+                ref = a.get("targetRef") or {}
+                if host and ref.get("kind") == "Pod":
+                    pod = self.api.get("Pod", ref.get("namespace", ns), ref.get("name", ""))
+                    if pod is not None and pod.get("spec", {}).get("subdomain") != name:
+                        host = None
+                out.append((a["ip"], host, ports[0].get("port", 0)))
         return out
 
     def _pod(self, q: str, labels: list[str], qtype: str):

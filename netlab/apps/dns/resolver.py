@@ -70,12 +70,18 @@ def candidates(name: str, conf: ResolvConf, use_search: bool = True) -> list[str
     return searched + [fqdn]
 
 
+# What bind9's tools print for the errno an ICMP error puts on a connected UDP socket
+# (Linux: port unreachable → ECONNREFUSED, net → ENETUNREACH, the rest → EHOSTUNREACH).
+ICMP_ERRORS = {0: "network unreachable", 3: "connection refused"}
+
+
 @dataclass
 class Answer:
     qname: str
-    response: dns.message.Message | None  # None: timed out
+    response: dns.message.Message | None  # None: no answer (see `error`)
     server: str
     traces: list = field(default_factory=list)
+    error: str | None = None  # "timed out", "connection refused", ... when response is None
 
     @property
     def rcode(self) -> int | None:
@@ -116,9 +122,23 @@ def query(ns, server: str, qname: str, qtype: str = "A", *, timeout: float = 5.0
         if isinstance(payload, dns.message.Message) and payload.id == msg.id:
             resp = payload
             break
+    error = None
     if resp is None:
-        world.advance(timeout)
-    return Answer(qname, resp, server, world.traces[start:])
+        error = _socket_error(sock)
+        if error is None:  # nothing came back at all: the resolver waits its timeout out
+            error = "timed out"
+            world.advance(timeout)
+    return Answer(qname, resp, server, world.traces[start:], error)
+
+
+def _socket_error(sock) -> str | None:
+    """The socket's error queue: an ICMP destination-unreachable about our query fails
+    it at once (recvmsg returns the errno), with no timeout to wait out."""
+    for icmp_pkt, _trace in sock.errors:
+        icmp = icmp_pkt.l4
+        if getattr(icmp, "type", None) == 3:
+            return ICMP_ERRORS.get(icmp.code, "host unreachable")
+    return None
 
 
 @dataclass
@@ -143,9 +163,10 @@ class Lookup:
 
 
 def lookup(ns, name: str, qtype: str = "A", *, use_search: bool = True, server: str | None = None,
-           hosts: bool = True) -> Lookup:
+           hosts: bool = True, tries: int | None = None) -> Lookup:
     """res_search: stop at the first candidate with an answer of the type; NXDOMAIN and NODATA
-    go on to the next; a server that never answers is tried `attempts` times."""
+    go on to the next; a server that never answers (or refuses) is tried `attempts` times
+    (`tries` for bind9's tools), and then the whole search gives up (EAI_AGAIN)."""
     result = Lookup(name)
     if hosts and qtype == "A":
         found = hosts_file(ns, name)
@@ -156,7 +177,7 @@ def lookup(ns, name: str, qtype: str = "A", *, use_search: bool = True, server: 
     servers = [server] if server else conf.nameservers or ["127.0.0.1"]
     for candidate in candidates(name, conf, use_search):
         answer = None
-        for _attempt in range(conf.attempts):
+        for _attempt in range(tries or conf.attempts):
             for s in servers:
                 answer = query(ns, s, candidate, qtype, timeout=conf.timeout)
                 result.answers.append(answer)
