@@ -185,7 +185,11 @@ def link_header(dev: Device, *, do_link: bool) -> str:
 
 
 def qdisc(dev: Device) -> str:
-    return "noop" if not dev.admin_up and dev.kind != "loopback" else dev.qdisc
+    """A device gets its default qdisc when first brought up and keeps it when taken down;
+    one never up (a fresh `ip link add`, kube-ipvs0) shows noop."""
+    if dev.admin_up or dev.kind == "loopback" or getattr(dev, "been_up", False):
+        return dev.qdisc
+    return "noop"
 
 
 def link_layer(dev: Device) -> str:

@@ -261,7 +261,7 @@ def apply_change(ns: NetNS, dev: Device, change: LinkChange) -> None:
     if change.promisc is not None:
         dev.promisc = change.promisc
     if change.up is not None:
-        ns.set_link(dev, up=change.up)
+        set_up(ns, dev, change.up)
     old_master = dev.master
     if change.nomaster and dev.master is not None:
         dev.master.remove_port(dev)
@@ -272,6 +272,13 @@ def apply_change(ns: NetNS, dev: Device, change: LinkChange) -> None:
     for br in (old_master, dev.master):
         follow_ports(br)
     ns.world.version += 1
+
+
+def set_up(ns: NetNS, dev: Device, up: bool) -> None:
+    """dev_change_flags(IFF_UP). A device that has been up keeps its qdisc (link_text.qdisc)."""
+    if up or dev.admin_up:
+        dev.been_up = True
+    ns.set_link(dev, up=up)
 
 
 def set_mac(dev: Device, mac: str) -> None:

@@ -158,7 +158,7 @@ def test_address_rename_and_master_checks(klab):
 def test_down_interface_drops_routes_and_traffic(klab):
     veth = klab.cluster.pod_ns["default/p1"].devices["eth0"].peer.name
     out(klab, f"ip link set {veth} down")
-    assert f"{veth}@if2: <BROADCAST,MULTICAST> " in out(klab, "ip link")
+    assert f"{veth}@if2: <BROADCAST,MULTICAST> mtu 1450 qdisc noqueue master docker0 state DOWN " in out(klab, "ip link")
     assert re.search(r"eth0@if\d+: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1450 qdisc noqueue state LOWERLAYERDOWN",
                      out(klab, "ip link", on="p1"))
     assert "linkdown" in out(klab, "ip route", on="p1")

@@ -290,7 +290,7 @@ def add_link(opts: IpOptions, argv: list[str]) -> int:
         c.master.add_port(dev)
         K.follow_ports(c.master)
     if c.up:
-        target.set_link(dev, up=True)
+        K.set_up(target, dev, True)
     return 0
 
 
