@@ -85,7 +85,7 @@ class AppRuntime:
                 from netlab.apps.http import text_app
 
                 key = f"{pod['metadata'].get('namespace', 'default')}/{pod['metadata']['name']}"
-                handles.append(CoreDns(cluster, ns, pod["metadata"]["name"], lambda line: cluster.log(key, line)))
+                handles.append(CoreDns(cluster, ns, pod["metadata"]["name"], lambda line: cluster.pod_log(key, line)))
                 handles.append(Listener(ns, 8080, text_app(lambda: "OK"), "coredns"))   # health
                 handles.append(Listener(ns, 8181, text_app(lambda: "OK"), "coredns"))   # ready
                 handles.append(Listener(ns, 9153, text_app(lambda: "# HELP coredns_build_info"), "coredns"))

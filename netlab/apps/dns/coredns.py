@@ -24,6 +24,12 @@ from netlab.net.socket import Socket
 VERSION = "1.9.3"
 
 
+def _sha512(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha512(text.encode()).hexdigest()
+
+
 class CoreDns:
     def __init__(self, cluster, ns, pod_name: str, log) -> None:
         self.cluster = cluster
@@ -38,7 +44,9 @@ class CoreDns:
         self.sock = ns.bind(Socket(IPPROTO_UDP, 53, on_data=self._query, owner="coredns"))
         self.upstream_sock = None
         self.reload()
-        self.log(f"[INFO] plugin/reload: Running configuration SHA512 = {abs(hash(self.corefile_text)) % 10**16:016x}")
+        if self.block is not None:
+            self.log(f"{','.join(z if z == '.' else z for z in self.block.zones)}:{self.block.port}")
+        self.log(f"[INFO] plugin/reload: Running configuration SHA512 = {_sha512(self.corefile_text)}")
         self.log(f"CoreDNS-{VERSION}")
         self.log(f"linux/amd64, go1.18.2, 45b0a11")
 
@@ -51,18 +59,25 @@ class CoreDns:
         return (cm or {}).get("data", {}).get("Corefile", "")
 
     def reload(self) -> None:
+        """The reload plugin: a changed Corefile is parsed and swapped in; one that does not
+        parse is reported in the log and the running configuration stays."""
         text = self.corefile()
         if text == self.corefile_text and self.block is not None:
             return
+        first = self.block is None
+        if not first:
+            self.log("[INFO] Reloading")
         try:
             blocks = parse(text)
         except CorefileError as err:
             self.log(f"[ERROR] Restart failed: {err}")
+            self.corefile_text = text  # report a broken file once, not on every query
             return
-        self.block = next((b for b in blocks if "." in b.zones or b.zones), blocks[0])
+        self.block = next((b for b in blocks if "." in b.zones), blocks[0])
         self.corefile_text = text
         self.cache.clear()
-        if self.block is not None and self.corefile_text:
+        if not first:
+            self.log(f"[INFO] plugin/reload: Running configuration SHA512 = {_sha512(text)}")
             self.log("[INFO] Reloading complete")
 
     def _kubernetes(self) -> tuple[ClusterDns, list[str], set[str]] | None:
