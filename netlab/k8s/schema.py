@@ -121,24 +121,35 @@ def _is_string(value) -> bool:
     return isinstance(value, (str, datetime.date))
 
 
-def decode(obj: dict, schema: dict) -> list[str]:
-    """Decode a manifest against its kind's schema. Raises DecodeError on the first value
-    of the wrong type; returns the unknown fields (their paths) strict decoding finds."""
+def decode(obj: dict, schema: dict) -> tuple[dict, list[str]]:
+    """Decode a manifest against its kind's schema, as Go decodes JSON into the kind's
+    struct. Raises DecodeError on the first value of the wrong type; returns the decoded
+    object (a `null` field is gone, a `null` list element is its type's zero value) and
+    the unknown fields (their paths) strict decoding finds."""
     unknown: list[str] = []
-    _walk(obj, schema, "", "", obj.get("kind", ""), unknown, 0)
-    return unknown
+    decoded = _walk(obj, schema, "", "", obj.get("kind", ""), unknown, 0)
+    return decoded, unknown
+
+
+ZERO = {"object": dict, "array": list, "string": str, "integer": int, "number": int, "boolean": bool}
+
+
+def _zero(schema: dict):
+    schema, _ = resolve(schema)
+    make = ZERO.get(_primary_type(schema) or "")
+    return make() if make is not None else None
 
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _walk(value, schema: dict, path: str, gopath: str, struct: str, unknown: list[str], depth: int) -> None:
+def _walk(value, schema: dict, path: str, gopath: str, struct: str, unknown: list[str], depth: int):
     if depth > 64:
         raise DecodeError("json: exceeded max depth", path)
     schema, ref = resolve(schema)
     if value is None:
-        return
+        return None
     if "oneOf" in schema:  # IntOrString, Quantity
         allowed = {_primary_type(s) for s in schema["oneOf"]}
         ok = (_is_string(value) and "string" in allowed) or (
@@ -146,11 +157,12 @@ def _walk(value, schema: dict, path: str, gopath: str, struct: str, unknown: lis
             not isinstance(value, bool) and isinstance(value, (int, float)) and "number" in allowed)
         if not ok:
             _type_error(value, go_type(schema, ref), gopath, struct, path)
-        return
+        return value
     kind = _primary_type(schema)
     if kind == "object":
         if not isinstance(value, dict):
             _type_error(value, go_type(schema, ref), gopath, struct, path)
+        out = {}
         props = schema.get("properties")
         if props is not None:
             inner_struct = ref.rsplit(".", 1)[-1] if ref else struct
@@ -159,26 +171,36 @@ def _walk(value, schema: dict, path: str, gopath: str, struct: str, unknown: lis
                 key = str(key)
                 sub = _join(path, key)
                 if key in props:
-                    _walk(item, props[key], sub, _join(gopath, key), inner_struct, unknown, depth + 1)
+                    item = _walk(item, props[key], sub, _join(gopath, key), inner_struct, unknown, depth + 1)
+                    if item is not None:
+                        out[key] = item
                 elif closed:
                     unknown.append(sub)
-            return
+                else:
+                    out[key] = item
+            return out
         inner = schema.get("additionalProperties")
-        if isinstance(inner, dict):
-            for key, item in value.items():
-                _walk(item, inner, _join(path, str(key)), gopath, struct, unknown, depth + 1)
-        return
+        for key, item in value.items():
+            if isinstance(inner, dict):
+                item = _walk(item, inner, _join(path, str(key)), gopath, struct, unknown, depth + 1)
+                out[str(key)] = item if item is not None else _zero(inner)
+            else:
+                out[str(key)] = item
+        return out
     if kind == "array":
         if not isinstance(value, list):
             _type_error(value, go_type(schema, ref), gopath, struct, path)
         items = schema.get("items", {})
+        out_list = []
         for i, item in enumerate(value):
-            _walk(item, items, f"{path}[{i}]", gopath, struct, unknown, depth + 1)
-        return
+            item = _walk(item, items, f"{path}[{i}]", gopath, struct, unknown, depth + 1)
+            out_list.append(item if item is not None else _zero(items))
+        return out_list
     if kind == "string":
         if not _is_string(value):
             _type_error(value, go_type(schema, ref), gopath, struct, path)
-    elif kind == "integer":
+        return value if isinstance(value, str) else value.isoformat()
+    if kind == "integer":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             _type_error(value, go_type(schema, ref), gopath, struct, path)
         if isinstance(value, float) and not value.is_integer():
@@ -186,12 +208,14 @@ def _walk(value, schema: dict, path: str, gopath: str, struct: str, unknown: lis
         bits = 32 if schema.get("format") == "int32" else 64
         if not -(1 << (bits - 1)) <= value < (1 << (bits - 1)):
             _type_error(value, go_type(schema, ref), gopath, struct, path, f"number {int(value)}")
-    elif kind == "number":
+        return int(value)
+    if kind == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             _type_error(value, go_type(schema, ref), gopath, struct, path)
     elif kind == "boolean":
         if not isinstance(value, bool):
             _type_error(value, go_type(schema, ref), gopath, struct, path)
+    return value
 
 
 def _type_error(value, type_name: str, gopath: str, struct: str, path: str, what: str | None = None):

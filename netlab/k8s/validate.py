@@ -113,24 +113,32 @@ def identify(obj) -> tuple[str, str, dict]:
     return api_version, kind, schema
 
 
-def decode(obj: dict) -> None:
-    """The API server's strict decoding: wrong types, then unknown fields."""
+def decode(obj: dict) -> dict:
+    """The API server's strict decoding: wrong types, then unknown fields. Returns the
+    object as decoded (nulls dropped, as Go's zero values are)."""
     api_version, kind, schema = identify(obj)
     handled = f'{kind} in version "{api_version.rsplit("/", 1)[-1]}" cannot be handled as a {kind}: '
+    kept = {}
     meta = obj.get("metadata")
     if "status" in obj or (isinstance(meta, dict) and isinstance(meta.get("creationTimestamp"), (int, float))):
         # What the API server keeps for itself (status, the creation time netlab holds as
-        # simulated seconds) is not part of what a client sends.
+        # simulated seconds) is not part of what a client sends; it is kept as it is.
+        kept = {k: obj[k] for k in ("status",) if k in obj}
         obj = {k: v for k, v in obj.items() if k != "status"}
-        if isinstance(meta, dict):
+        if isinstance(meta, dict) and "creationTimestamp" in meta:
             obj["metadata"] = {k: v for k, v in meta.items() if k != "creationTimestamp"}
+            kept["creationTimestamp"] = meta["creationTimestamp"]
     try:
-        unknown = k8s_schema.decode(obj, schema)
+        decoded, unknown = k8s_schema.decode(obj, schema)
     except k8s_schema.DecodeError as err:
         raise ManifestError("BadRequest", handled + err.message, err.path) from None
     if unknown:
         fields = ", ".join(f'unknown field "{u}"' for u in unknown)
         raise ManifestError("BadRequest", handled + "strict decoding error: " + fields, unknown[0])
+    if "creationTimestamp" in kept:
+        decoded.setdefault("metadata", {})["creationTimestamp"] = kept.pop("creationTimestamp")
+    decoded.update(kept)
+    return decoded
 
 
 # -- stage 3 ------------------------------------------------------------------------
@@ -359,13 +367,15 @@ def update_errors(new: dict, old: dict) -> list[tuple[str, str]]:
     return errs
 
 
-def check_object(obj, old: dict | None = None) -> None:
-    """Decode and validate a manifest as the API server would, raising ManifestError."""
-    decode(obj)
+def check_object(obj, old: dict | None = None) -> dict:
+    """Decode and validate a manifest as the API server would: returns the decoded
+    object to store, or raises ManifestError."""
+    obj = decode(obj)
     errs = field_errors(obj, old)
     if errs:
         meta = obj.get("metadata") or {}
         raise ManifestError("Invalid", "", errs[0][0], obj["kind"], str(meta.get("name") or ""), errs)
+    return obj
 
 
 def validate_manifest(obj) -> tuple[str, str] | None:

@@ -149,28 +149,24 @@ def _annotated(obj: dict) -> dict:
 
 
 def _name_of(obj: dict) -> tuple[str, str, str]:
-    meta = obj.get("metadata") or {}
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     return obj["kind"], meta.get("namespace") or "", str(meta.get("name") or "")
 
 
 def create_one(api, obj: dict, annotate: bool = False) -> dict:
     """Decode, validate and store a new object (nothing is stored if any step refuses)."""
-    decode(obj)
     if annotate:
         obj = _annotated(obj)
-    check_object(obj)
-    return api.create(obj)
+    return api.create(check_object(obj))
 
 
 def update_one(api, new: dict, old: dict) -> dict:
-    check_object(new, old)
-    return api.update(new)
+    return api.update(check_object(new, old))
 
 
 def apply_one(api, obj: dict) -> str:
     """Create or three-way-merge one object; returns kubectl's line for it."""
-    identify(obj)
-    decode(obj)
+    obj = decode(obj)
     kind, ns, name = _name_of(obj)
     if not name:
         check_object(obj)  # the API server's "name or generateName is required"
@@ -218,8 +214,8 @@ def run_files(inv, files: list[str], namespace: str, explicit_ns: bool, verb: st
     for m in manifests:
         action = {"apply": "creating", "create": "creating", "delete": "deleting"}[verb]
         try:
-            identify(m.obj)
-            obj = place(m.obj, namespace, explicit_ns)
+            # A value of the wrong type anywhere, metadata included, stops a document here.
+            obj = place(m.obj if verb == "delete" and identify(m.obj) else decode(m.obj), namespace, explicit_ns)
             if verb == "apply":
                 kind, ns, name = _name_of(obj)
                 action = "creating" if api.get(kind, ns, name) is None else "patching"

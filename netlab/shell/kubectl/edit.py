@@ -72,8 +72,7 @@ def edit(inv, pos: list[str], opts: dict, namespace: str) -> int:
     if "netlab.io/deployment" in labels:  # bookkeeping `get` hides; keep it
         meta.setdefault("labels", {})["netlab.io/deployment"] = labels["netlab.io/deployment"]
     try:
-        check_object(new, live)
-        api.update(new)
+        api.update(check_object(new, live))
     except ManifestError as err:
         reasons = [f"* {p}: {m}" for p, m in err.causes] or [err.text()]
         return _keep_copy(inv, path, body, [f'{resource_name(kind)} "{names[0]}" was not valid:'] + reasons,

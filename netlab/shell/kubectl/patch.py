@@ -60,7 +60,7 @@ def patched(live: dict, patch, kind: str, ptype: str) -> dict:
     if "namespace" in live["metadata"]:
         new["metadata"]["namespace"] = live["metadata"]["namespace"]
     try:
-        check_object(new, live)
+        new = check_object(new, live)
     except ManifestError as err:
         if err.reason == "BadRequest" and "strict decoding error" in err.detail:
             detail = err.detail.split(": ", 1)[1]
