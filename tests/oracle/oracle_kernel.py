@@ -298,7 +298,9 @@ class KernelWorld:
         def bridge(ns: str, *args: str) -> None:
             phase.append(("bridge", ns, list(args)))
 
-        # Links: everything but VXLAN (which needs its lower device), then VXLAN.
+        # Links: everything but VXLAN (which needs its lower device), then VXLAN. Each device
+        # keeps netlab's ifindex; switch-side ports take 1000+. (A veth whose index equals its
+        # peer's gets its carrier through the slow, batched linkwatch path: about a second.)
         for key, _ in keys:
             ip(key, "link", "set", "lo", "up")
         for key in self.switches.values():
@@ -317,19 +319,21 @@ class KernelWorld:
                     sw = self.switches[dev.segment.name]
                     port = f"sp{ports}"
                     ports += 1
-                    ip(sw, "link", "add", port, "mtu", str(dev.mtu), "type", "veth", "peer", "name", dev.name,
-                       "address", dev.mac, "mtu", str(dev.mtu), "netns", self.names[ns.name])
+                    ip(sw, "link", "add", port, "index", str(1000 + ports), "mtu", str(dev.mtu), "type", "veth",
+                       "peer", "name", dev.name, "index", str(dev.ifindex), "address", dev.mac, "mtu", str(dev.mtu),
+                       "netns", self.names[ns.name])
                     ip(sw, "link", "set", port, "master", "br0", "up")
                 elif isinstance(dev, Veth):
                     peer = dev.peer
                     if peer is None or peer.ns is None:
                         raise BuildError(f"{ns.name}/{dev.name}: a veth without a peer cannot exist in Linux")
                     done.add(id(peer))
-                    ip(ns.name, "link", "add", dev.name, "address", dev.mac, "mtu", str(dev.mtu), "type", "veth",
-                       "peer", "name", peer.name, "address", peer.mac, "mtu", str(peer.mtu),
-                       "netns", self.names[peer.ns.name])
+                    ip(ns.name, "link", "add", dev.name, "index", str(dev.ifindex), "address", dev.mac, "mtu", str(dev.mtu),
+                       "type", "veth", "peer", "name", peer.name, "index", str(peer.ifindex), "address", peer.mac,
+                       "mtu", str(peer.mtu), "netns", self.names[peer.ns.name])
                 elif isinstance(dev, Bridge):
-                    ip(ns.name, "link", "add", dev.name, "address", dev.mac, "type", "bridge", "stp_state", "0",
+                    ip(ns.name, "link", "add", dev.name, "index", str(dev.ifindex), "address", dev.mac, "type", "bridge",
+                       "stp_state", "0",
                        "ageing_time", str(int(dev.ageing_time * 100)))
                     ip(ns.name, "link", "set", dev.name, "mtu", str(dev.mtu))  # user-set: no auto-adjust
                 elif isinstance(dev, Dummy):
@@ -337,8 +341,8 @@ class KernelWorld:
                     # carrier like a dummy; NOARP like a dummy.
                     sink_end = f"d{ports}"
                     ports += 1
-                    ip(ns.name, "link", "add", dev.name, "address", dev.mac, "mtu", str(dev.mtu), "type", "veth",
-                       "peer", "name", sink_end, "netns", self.names["sink"])
+                    ip(ns.name, "link", "add", dev.name, "index", str(dev.ifindex), "address", dev.mac, "mtu", str(dev.mtu),
+                       "type", "veth", "peer", "name", sink_end, "index", str(1000 + ports), "netns", self.names["sink"])
                     ip(ns.name, "link", "set", dev.name, "arp", "off")
                     ip("sink", "link", "set", sink_end, "up")
                 else:
@@ -347,7 +351,8 @@ class KernelWorld:
         for ns in namespaces:
             for dev in ns.devices.values():
                 if isinstance(dev, Vxlan):
-                    args = ["link", "add", dev.name, "address", dev.mac, "mtu", str(dev.mtu), "type", "vxlan",
+                    args = ["link", "add", dev.name, "index", str(dev.ifindex), "address", dev.mac, "mtu", str(dev.mtu),
+                            "type", "vxlan",
                             "id", str(dev.vni), "dstport", str(dev.dstport)]
                     if dev.local is not None:
                         args += ["local", fmt_ip(dev.local)]
@@ -505,7 +510,7 @@ class KernelWorld:
                 argv = self.exec_argv(ns, "ping", "-n", "-c", "1", "-W", wait or PING_WAIT[0], *extra, dst)
                 self.log.append(" ".join(argv))
                 procs.append((job, subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                                           text=True)))
+                                                    text=True)))
             for key, p in procs:
                 out, _ = p.communicate(timeout=30)
                 results[key] = parse_ping(out, p.returncode)
