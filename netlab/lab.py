@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from netlab.k8s.api import ApiError
 from netlab.k8s.cluster import Cluster
-from netlab.k8s.validate import validate_manifest
+from netlab.k8s.validate import decode, validate_manifest
 from netlab.net.trace import Trace
 from netlab.net.world import Dataplane
 from netlab.spec import LabSpec, default_lab_text, load_lab_spec
@@ -48,7 +48,7 @@ class Lab:
                 path, message = problem
                 raise doc.error(path, message)
             try:
-                self.cluster.apply(doc.data)
+                self.cluster.apply(decode(doc.data))  # as decoded: a null field is a zero value
             except ApiError as err:
                 raise SourceError(doc.source, doc.start_line, err.message) from None
         if spec.dns_replicas:
