@@ -14,7 +14,13 @@ from netlab.k8s.kubeproxy.model import service_ports
 from netlab.net import netfilter as nf
 from netlab.net.netns import NetNS
 
-SYNC_PERIOD = 30.0  # --iptables-sync-period
+SYNC_PERIOD = 30.0
+
+
+def _same_rules(chain, rules) -> bool:
+    if chain is None or len(chain.rules) != len(rules):
+        return False
+    return all(a is b for a, b in zip(chain.rules, rules))  # --iptables-sync-period
 SERVICE_CHAIN_PREFIXES = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-SEP-", "KUBE-FW-", "KUBE-EXT-", "KUBE-XLB-")
 
 
@@ -75,9 +81,13 @@ class KubeProxy:
         for table in ("filter", "nat"):
             self._ensure_jumps(table, rules)
             owned = rules.chains[table]
-            stale = [name for name in self.netfilter.table(table).chains
-                     if name.startswith(SERVICE_CHAIN_PREFIXES) and name not in owned]
-            self.netfilter.replace_chains(table, owned, delete=stale)
+            current = self.netfilter.table(table).chains
+            stale = [name for name in current if name.startswith(SERVICE_CHAIN_PREFIXES) and name not in owned]
+            # iptables-restore would rewrite every chain; the result is the same if we hand over
+            # only the chains whose rules differ (the rule cache reuses unchanged Rule objects).
+            changed = {name: rules_ for name, rules_ in owned.items() if not _same_rules(current.get(name), rules_)}
+            if changed or stale:
+                self.netfilter.replace_chains(table, changed, delete=stale)
         self._synced()
         return rules
 

@@ -245,11 +245,12 @@ class Table:
     """One table. `exists` is False until something writes to it: nf_tables creates the
     table (with all its base chains) on first use, and iptables-save prints only those."""
 
-    __slots__ = ("name", "chains", "exists")
+    __slots__ = ("name", "chains", "exists", "refs")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.exists = False
+        self.refs: dict[str, int] | None = None  # chain name → rules jumping to it; None: recount
         self.chains: dict[str, Chain] = {}
         for c in BUILTIN_CHAINS[name]:
             self._attach(Chain(c, "ACCEPT"))
@@ -257,6 +258,7 @@ class Table:
     def _attach(self, chain: Chain) -> Chain:
         chain.table = self
         self.chains[chain.name] = chain
+        self.refs = None
         return chain
 
     def builtin(self) -> list[Chain]:

@@ -78,6 +78,7 @@ class TableOps:
 
     def _touch(self, t: Table, *chains: Chain) -> None:
         t.exists = True
+        t.refs = None  # a hand edit: recount references when next needed
         for c in chains:
             c.changed()
 
@@ -241,13 +242,17 @@ class TableOps:
     def replace_chains(self, table: str, chains: dict[str, Iterable[Rule]], delete: Iterable[str] = (),
                        policies: dict[str, str] | None = None) -> None:
         """`iptables-restore --noflush` for one table: the named chains are created or flushed and
-        get these rules, the chains in `delete` are removed, everything else stays."""
+        get these rules, the chains in `delete` are removed, everything else stays. Only what
+        changes is checked, so a kube-proxy sync that touches one Service costs little even
+        when the table holds hundreds of thousands of rules."""
         t = self.table(table)
         new = dict(t.chains)
-        for name in delete:
+        deleted = list(delete)
+        for name in deleted:
             if name not in new or new[name].policy is not None:
                 raise IptablesError(NO_CHAIN)
             del new[name]
+        changed: list[Chain] = []
         for name, rules in chains.items():
             old = new.get(name)
             c = Chain(name, old.policy if old is not None else None)
@@ -255,17 +260,31 @@ class TableOps:
                 c.pkts, c.bytes = old.pkts, old.bytes
             c.rules = list(rules)
             new[name] = c
+            changed.append(c)
         for name, policy in (policies or {}).items():
             if name not in new or new[name].policy is None:
                 raise IptablesError("Bad built-in chain name.")
             new[name].policy = policy
-        self._commit(t, new)
+        self._commit(t, new, changed=changed, deleted=deleted)
 
-    def _commit(self, t: Table, new: dict[str, Chain]) -> None:
+    def _commit(self, t: Table, new: dict[str, Chain], *, changed: list[Chain] | None = None,
+                deleted: Iterable[str] = ()) -> None:
+        """Validate, then swap in `new`. With `changed` given, only those chains' rules are
+        checked, and a deleted chain must have no jumps left to it (kept in `t.refs`)."""
         with paused_gc():
             check = self._check_rule
-            for c in new.values():
+            kept: dict[str, set[int]] = {}  # rules already in a replaced chain were checked when added
+            if changed is not None:
+                for c in changed:
+                    old = t.chains.get(c.name)
+                    kept[c.name] = {id(r) for r in old.rules} if old is not None else set()
+            for c in (new.values() if changed is None else changed):
+                seen = kept.get(c.name, ())
                 for rule in c.rules:
+                    if id(rule) in seen:
+                        target = rule.target
+                        if target is None or target.chain is None or target.chain in new:
+                            continue
                     target = rule.target
                     # the common case inline: a jump to an existing user chain, no set match
                     if target.__class__ is Jump and not _has_set(rule):
@@ -273,11 +292,48 @@ class TableOps:
                         if sub is not None and sub.policy is None:
                             continue
                     check(t, c, rule, new)
+            refs = None
+            if changed is not None:
+                refs = _references(t)
+                refs = dict(refs) if deleted else refs  # copy only when a refusal must leave it intact
+                for name in deleted:
+                    old = t.chains.get(name)
+                    if old is not None:
+                        _count(refs, old.rules, -1)
+                for c in changed:
+                    old = t.chains.get(c.name)
+                    if old is None:
+                        _count(refs, c.rules, +1)
+                        continue
+                    before, after = {id(r): r for r in old.rules}, {id(r): r for r in c.rules}
+                    _count(refs, [r for i, r in before.items() if i not in after], -1)
+                    _count(refs, [r for i, r in after.items() if i not in before], +1)
+                for name in deleted:
+                    if refs.get(name):
+                        raise IptablesError(f" CHAIN_DEL failed (Device or resource busy): chain {name}", 4)
             t.chains = new
-            for c in new.values():
-                c.compiled = None
+            for c in (new.values() if changed is None else changed):
+                c.compiled = None  # jumps resolve by name at walk time: others stay compiled
                 c.table = t
+            t.refs = refs
             t.exists = True
+
+
+def _references(t: Table) -> dict[str, int]:
+    refs = t.refs
+    if refs is None:
+        refs = {}
+        for c in t.chains.values():
+            _count(refs, c.rules, +1)
+        t.refs = refs
+    return refs
+
+
+def _count(refs: dict[str, int], rules: list[Rule], delta: int) -> None:
+    for r in rules:
+        target = r.target
+        if target is not None and target.chain is not None:
+            refs[target.chain] = refs.get(target.chain, 0) + delta
 
 
 def _copy_rule(r: Rule) -> Rule:

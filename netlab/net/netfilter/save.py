@@ -238,6 +238,7 @@ def _commit(nf, stage: _Stage, lineno: int) -> None:
                     raise _fail(f"Chain '{target.chain}' does not exist", lineno)
     real = nf.tables[t.name]
     real.chains = {}
+    real.refs = None  # every chain may have changed: recount references when next needed
     for c in t.chains.values():
         c.changed()
         real._attach(c)
