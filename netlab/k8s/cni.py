@@ -7,7 +7,7 @@ default route via the bridge address. DEL undoes it and frees the address.
 from __future__ import annotations
 
 from netlab.net import topology
-from netlab.net.addr import fmt_ip, network
+from netlab.net.addr import broadcast, fmt_ip, network
 from netlab.net.device import Bridge
 from netlab.net.errors import NetError
 from netlab.net.netns import NetNS
@@ -37,7 +37,7 @@ class BridgeCni:
             if self.docker_style:  # docker0 takes a 02:42:xx:xx:xx:xx address
                 mac = "02:42:" + ":".join(f"{rng.randrange(256):02x}" for _ in range(4))
             br = topology.add_bridge(ns, self.bridge_name, mac=mac, mtu=self.mtu)
-            ns.addr_add(br, self.gateway, self.pod_cidr[1])
+            ns.addr_add(br, self.gateway, self.pod_cidr[1], broadcast_addr=broadcast(*self.pod_cidr))
             ns.set_link(br, up=True)
         return br
 
@@ -64,7 +64,7 @@ class BridgeCni:
         br.add_port(host_if)
         self.node_ns.set_link(host_if, up=True)
         pod_ns.set_link(pod_if, up=True)
-        pod_ns.addr_add(pod_if, ip, self.pod_cidr[1])
+        pod_ns.addr_add(pod_if, ip, self.pod_cidr[1], broadcast_addr=broadcast(*self.pod_cidr))
         topology.add_default_route(pod_ns, self.gateway, pod_if)
         return ip, host_name
 

@@ -24,6 +24,8 @@ class Kubelet:
         else:
             world = cluster.world
             display = meta["name"] if meta.get("namespace", "default") == "default" else key
+            if display in world.namespaces:  # a pod named like a node, `client` or `router`
+                display = key
             ns = world.add_netns(display, hostname=spec.get("hostname") or meta["name"], kind="pod")
             ns.netns_name = "cni-" + "-".join("".join(world.stream("netns-ids").choice("0123456789abcdef") for _ in range(n)) for n in (8, 4, 4, 4, 12))
             ns.pod_key = key

@@ -289,6 +289,7 @@ class Bridge(Device):
         if is_multicast_mac(dst):
             trace.add(ns.name, self.name, T.FLOOD, f"bridge {self.name}: {'broadcast' if dst == BROADCAST_MAC else 'multicast'} from {port.name}: flood to {self._flood_names(port)} and up to {self.name}", frame)
             self._flood(port, frame, trace)
+            self.stats.rx(frame.length)  # br_pass_frame_up counts on the bridge device
             ns.world.post(ns.l2_rcv, self, frame, trace)
             return
         entry = self.fdb_get(dst)
@@ -300,6 +301,7 @@ class Bridge(Device):
             # The bridge's MAC or a port's: br_pass_frame_up. The frame was PACKET_HOST when it
             # arrived on the port, so the bridge device's stack takes it whichever local MAC it named.
             trace.add(ns.name, self.name, T.FDB, f"bridge {self.name}: {dst} is the bridge's own address: up to the host stack", frame)
+            self.stats.rx(frame.length)  # br_pass_frame_up counts on the bridge device
             ns.l2_rcv(self, frame, trace, host=True)
             return
         out = entry.port

@@ -1,7 +1,7 @@
 """Building blocks that do what `ip link add` and a cable do: hosts on segments, veth pairs."""
 from __future__ import annotations
 
-from netlab.net.addr import random_mac
+from netlab.net.addr import broadcast, random_mac
 from netlab.net.device import Bridge, Nic, Veth
 from netlab.net.fib import SCOPE_UNIVERSE, Route
 from netlab.net.netns import NetNS
@@ -17,7 +17,7 @@ def attach_nic(ns: NetNS, segment: Segment, ip: int, plen: int, *, name: str = "
     ns.add_device(nic)
     segment.plug(nic)
     ns.set_link(nic, up=True)
-    ns.addr_add(nic, ip, plen, metric=metric)
+    ns.addr_add(nic, ip, plen, metric=metric, broadcast_addr=broadcast(ip, plen))  # as DHCP/netplan set it
     return nic
 
 

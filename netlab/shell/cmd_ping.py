@@ -7,7 +7,7 @@ from netlab.apps.probe import ping_once, udp_probe
 from netlab.net.addr import fmt_ip
 from netlab.net.packet import ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED, IPPROTO_UDP
 from netlab.shell.registry import Invocation, command
-from netlab.shell.resolve import resolve_host
+from netlab.shell.resolve import getaddrinfo, resolve_host
 
 FLAG_OPTIONS = set("4nqvDOAabdfLrRU")  # iputils options that take no value
 PING_USAGE = "Usage\n  ping [options] <destination>"
@@ -61,9 +61,9 @@ def ping(inv: Invocation) -> int:
         return inv.fail(f"ping: invalid argument: '{val}'", 1)
     if dest is None:
         return inv.fail(f"ping: usage error: Destination address required", 1)
-    dst = resolve_host(inv.session, inv.ctx, dest)
+    dst, why = getaddrinfo(inv.ctx, dest)
     if dst is None:
-        return inv.fail(f"ping: {dest}: Name or service not known", 2)
+        return inv.fail(f"ping: {dest}: {why}", 2)
     ns = inv.ns
     world = inv.lab.world
     inv.print(f"PING {dest} ({fmt_ip(dst)}) {size}({size + 28}) bytes of data.")

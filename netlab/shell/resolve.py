@@ -5,17 +5,33 @@ from __future__ import annotations
 from netlab.net.addr import AddrError, parse_ip
 
 
+NOT_KNOWN = "Name or service not known"  # EAI_NONAME: the servers said no such name
+TEMPORARY = "Temporary failure in name resolution"  # EAI_AGAIN: no server answered
+
+
 def resolve_host(inv_or_session, ctx, name: str) -> int | None:
     """getaddrinfo: an IPv4 literal, else /etc/hosts, else DNS through resolv.conf (each
     query a real packet, so a blocked or broken DNS path fails the way it would)."""
+    return getaddrinfo(ctx, name)[0]
+
+
+def getaddrinfo(ctx, name: str) -> tuple[int | None, str]:
+    """(address, error text): the error says whether the name does not exist or whether no
+    DNS server could be asked, as gai_strerror words it."""
     try:
-        return parse_ip(name)
+        return parse_ip(name), ""
     except AddrError:
         pass
     from netlab.apps.dns.resolver import lookup
 
-    addrs = lookup(ctx.ns, name).addresses()
-    return parse_ip(addrs[0]) if addrs else None
+    result = lookup(ctx.ns, name)
+    addrs = result.addresses()
+    if addrs:
+        return parse_ip(addrs[0]), ""
+    final = result.final
+    if result.answers and (final is None or final.response is None):
+        return None, TEMPORARY
+    return None, NOT_KNOWN
 
 
 def endpoint(lab, name: str):

@@ -62,6 +62,10 @@ def normalize(text: str) -> str:
     text = NETNS.sub("NETNS", text)
     text = re.sub(r"@if\d+", "@ifN", text)
     text = re.sub(r"(?m)^\d+: ", "N: ", text)
+    # The captures' addresses were added without `brd`; netlab's come with the broadcast
+    # address dockerd, the CNI bridge plugin and DHCP set (pscratch_*brd_plus* shows that form).
+    text = re.sub(r" brd (\d+\.){3}\d+(?= scope)", "", text)
+    text = re.sub(r"(netmask [\d.]+)  broadcast [\d.]+", r"\1  broadcast BCAST", text)
     return text
 
 

@@ -30,7 +30,7 @@ def test_pod_addr_and_ipv4_only_moves_link_netns_up(klab):
     assert normalize(text) == normalize(capture("p1_ip_addr.txt")).replace("link-netns NETNS", "link-netnsid 0")
     assert out(klab, "ip -4 addr show eth0", on="p1") == (
         "2: eth0@if5: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1450 qdisc noqueue state UP group default qlen 1000 "
-        "link-netnsid 0\n    inet 172.30.76.2/24 scope global eth0\n       valid_lft forever preferred_lft forever\n")
+        "link-netnsid 0\n    inet 172.30.76.2/24 brd 172.30.76.255 scope global eth0\n       valid_lft forever preferred_lft forever\n")
 
 
 def test_brd_plus_and_a_second_subnet(klab):
