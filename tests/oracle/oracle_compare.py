@@ -239,3 +239,67 @@ def compare_neighbours(lab, kw) -> tuple[int, list[str]]:
         diffs += [f"{name}: only netlab has neighbour {e}" for e in sorted(mine - real)]
     TALLY.add("ip neigh entries", n, n - len(diffs))
     return n, diffs
+
+
+def route_get_queries(lab, ns) -> list[str]:
+    """`ip route get` arguments for a node or pod: every destination (output routes) and, on a
+    node, every destination as forwarded for the first pod behind each bridge (input routes:
+    `from POD iif BRIDGE`)."""
+    dsts = route_destinations(lab)
+    queries = list(dsts)
+    if ns.kind == "node":
+        for dev in ns.devices.values():
+            if isinstance(dev, Bridge):
+                pod = next((p for p in lab.world.namespaces.values() if p.kind == "pod"
+                            and p.devices["eth0"].peer in dev.ports), None)
+                if pod is not None:
+                    src = ip_of(lab, pod.name)
+                    queries += [f"{d} from {src} iif {dev.name}" for d in dsts if d != src]
+    return queries
+
+
+def compare_route_get_text(lab, kw, kinds=("node", "pod")) -> tuple[int, list[str]]:
+    """netlab's `ip route get` (the shell command) against the real one, byte for byte, in
+    every node and pod (the shell runs there)."""
+    diffs = []
+    n = 0
+    for name, ns in lab.world.namespaces.items():
+        if ns.kind not in kinds:
+            continue
+        queries = route_get_queries(lab, ns)
+        for q, (want, want_rc) in zip(queries, kw.route_get_text_many(name, queries)):
+            n += 1
+            got = lab.sh(f"ip route get {q}", on=name)
+            if (got.output, got.exit_code) != (want, want_rc):
+                diffs.append(f"{name}: ip route get {q}\n    kernel ({want_rc}): {want!r}\n    netlab ({got.exit_code}): {got.output!r}")
+    TALLY.add("ip route get text (shell)", n, n - len(diffs))
+    return n, diffs
+
+
+SHOW_COMMANDS = ("ip route", "ip -4 route show table all", "ip route show table local", "ip neigh",
+                 "ip -d link show flannel.1", "bridge fdb show dev flannel.1")
+
+
+def compare_show_text(lab, kw) -> tuple[int, list[str]]:
+    """Listings whose text does not depend on how the builder stands in for the hardware
+    (the NIC is a veth here; IPv6 is off), byte for byte, in every node and pod."""
+    diffs = []
+    n = 0
+    for name, ns in lab.world.namespaces.items():
+        if ns.kind not in ("node", "pod"):
+            continue
+        for cmd in SHOW_COMMANDS:
+            if "flannel.1" in cmd and "flannel.1" not in ns.devices:
+                continue
+            tool, *args = cmd.split()
+            real = kw.run(tool, "-n", kw.names[name], *args, check=False)
+            got = lab.sh(cmd, on=name)
+            n += 1
+            if (got.output, got.exit_code) != (real.stdout + real.stderr, real.returncode):
+                import difflib
+
+                delta = "\n".join(difflib.unified_diff((real.stdout + real.stderr).splitlines(), got.output.splitlines(),
+                                                      "kernel", "netlab", lineterm="", n=0))
+                diffs.append(f"{name}: {cmd} (exit {real.returncode} vs {got.exit_code})\n{delta}")
+    TALLY.add("ip/bridge listings (shell)", n, n - len(diffs))
+    return n, diffs

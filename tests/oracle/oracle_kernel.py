@@ -496,6 +496,28 @@ class KernelWorld:
             out[dst] = RouteAnswer(got.get("type", UNICAST), got.get("dev"), got.get("gateway"), got.get("prefsrc"))
         return out
 
+    def route_get_text_many(self, ns: str, queries: list[str]) -> list[tuple[str, int]]:
+        """The exact text and exit code `ip route get QUERY` gives for each query, with one
+        batch process. Each answer starts with an unindented line; a failure is reported on
+        stderr as `RTNETLINK answers: X` + `Command failed -:LINE` (exit 2 run alone)."""
+        r = self.batch("ip", ns, [["route", "get", *q.split()] for q in queries], force=True, check=False)
+        errors: dict[int, str] = {}
+        pending: list[str] = []
+        for line in r.stderr.splitlines(keepends=True):
+            if line.startswith("Command failed -:"):
+                errors[int(line.rsplit(":", 1)[1])] = "".join(pending)
+                pending = []
+            else:
+                pending.append(line)
+        chunks: list[str] = []
+        for line in r.stdout.splitlines(keepends=True):
+            if line[:1] not in (" ", "\t") or not chunks:
+                chunks.append(line)
+            else:
+                chunks[-1] += line
+        answers = iter(chunks)
+        return [(errors[n], 2) if n in errors else (next(answers), 0) for n in range(1, len(queries) + 1)]
+
     def kernel_routes(self, ns: str) -> list[dict]:
         return json.loads(self.ip(ns, "-j", "-4", "route", "show", "table", "all").stdout or "[]")
 

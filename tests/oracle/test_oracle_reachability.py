@@ -7,7 +7,8 @@ import pytest
 from netlab import Lab
 
 from oracle_breaks import BREAKS, NotApplicable
-from oracle_compare import compare_neighbours, compare_pings, compare_route_gets
+from oracle_compare import (compare_neighbours, compare_pings, compare_route_get_text, compare_route_gets,
+                            compare_show_text)
 from oracle_labs import LABS
 
 pytestmark = pytest.mark.oracle
@@ -32,7 +33,10 @@ def test_broken_lab_agrees(lab_name, brk, kernel_world):
     except NotApplicable as why:
         pytest.skip(f"{brk.id} does not apply to the {lab_name} lab: {why}")
     kw.settle(lab.world)
+    n_show, show_diffs = compare_show_text(lab, kw)  # before traffic: neighbour states still agree
     n_routes, route_diffs = compare_route_gets(lab, kw)
+    n_text, text_diffs = compare_route_get_text(lab, kw, kinds=("node",))  # incl. forwarding decisions
     n_pings, ping_diffs = compare_pings(lab, kw)
-    diffs = route_diffs + ping_diffs
-    assert not diffs, f"after `{what}`: {len(diffs)} of {n_routes + n_pings} disagree:\n" + "\n".join(diffs)
+    diffs = show_diffs + route_diffs + text_diffs + ping_diffs
+    n = n_show + n_routes + n_text + n_pings
+    assert not diffs, f"after `{what}`: {len(diffs)} of {n} disagree:\n" + "\n".join(diffs)
