@@ -6,7 +6,9 @@ import os
 import sys
 
 USAGE_EPILOG = """commands:
-  netlab                        an interactive shell on the default lab (the TUI arrives later)
+  netlab                        the TUI (title screen); with stdin/stdout not a terminal: the line shell
+  netlab sandbox [--lab FILE]   the TUI, straight into a lab
+  netlab shell [--lab FILE]     the line shell (history, Tab completion)
   netlab exec [--lab FILE] -- CMD ...
   netlab run [--lab FILE] SCRIPT
   netlab trace [--lab FILE] FROM TO[:PORT] [--proto tcp|udp|icmp]
@@ -43,9 +45,26 @@ def build_parser() -> argparse.ArgumentParser:
     ds = dsub.add_parser("serve", help="answer real DNS queries on 127.0.0.1 from the lab's CoreDNS")
     ds.add_argument("--lab", dest="lab_sub")
     ds.add_argument("--port", type=int, default=5353)
+    sb = sub.add_parser("sandbox", help="the TUI, straight into a lab")
+    sb.add_argument("--lab", dest="lab_sub")
     sh = sub.add_parser("shell", help="an interactive shell on a lab")
     sh.add_argument("--lab", dest="lab_sub")
     return p
+
+
+def _tui(lab_path: str | None, *, start: str) -> int:
+    """The Textual app. A bad lab file is reported before the screen takes over."""
+    factory = None
+    title = "sandbox"
+    if lab_path:
+        _load_lab(lab_path)  # fail early, with one line, if the file is wrong
+        from netlab.lab import Lab
+
+        factory, title = (lambda: Lab.load(lab_path)), lab_path
+    from netlab.tui.app import NetlabApp
+
+    NetlabApp(lab_factory=factory, start=start, lab_title=title).run()
+    return 0
 
 
 def run_script(lab, lines: list[str], write) -> int:
@@ -125,6 +144,8 @@ def _main(argv: list[str]) -> int:
         return 0 if traces and traces[0].delivered else 1
     if args.cmd == "dns":
         return _dns_serve(_load_lab(lab_path), args.port)
+    if args.cmd == "sandbox" or (args.cmd is None and sys.stdin.isatty() and sys.stdout.isatty()):
+        return _tui(lab_path, start="sandbox" if args.cmd == "sandbox" else "title")
     from netlab.repl import repl
 
     return repl(_load_lab(lab_path))

@@ -1,0 +1,94 @@
+"""The lab screen: topology, shell, and the trace / objectives / inspector panes at once.
+At 80×24 the right-hand panes move below the shell (the `narrow` class)."""
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from netlab.tui.messages import CommandFinished, HopSelected
+from netlab.tui.widgets.inspector import Inspector
+from netlab.tui.widgets.objectives import ObjectivesPane
+from netlab.tui.widgets.shell import ShellPane
+from netlab.tui.widgets.topology import TopologyView
+from netlab.tui.widgets.trace_view import TraceView
+
+NARROW = 120  # columns below which the side panes stack under the shell
+
+
+class LabScreen(Screen):
+    BINDINGS = [
+        Binding("f2", "pane('trace')", "Trace"),
+        Binding("f3", "pane('objectives')", "Objectives"),
+        Binding("f4", "pane('inspector')", "Inspect"),
+        Binding("f5", "focus_shell", "Shell"),
+        Binding("ctrl+t", "toggle_topology", "Topology"),
+        Binding("escape", "app.pop_screen", "Back", show=False),
+    ]
+
+    def __init__(self, lab, run=None, title: str = "sandbox") -> None:
+        super().__init__()
+        self.lab = lab
+        self.run = run
+        self.lab_title = title
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                with VerticalScroll(id="topology-box"):
+                    yield TopologyView(self.lab, id="topology")
+                yield ShellPane(self.lab, id="shell")
+            with TabbedContent(id="side", initial="trace"):
+                with TabPane("Trace", id="trace"):
+                    yield TraceView(id="traceview")
+                with TabPane("Objectives", id="objectives"):
+                    with VerticalScroll():
+                        yield ObjectivesPane(self.run, id="objectives-pane")
+                with TabPane("Inspect", id="inspector"):
+                    yield Inspector(self.lab, id="inspector-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = f"netlab — {self.lab_title}"
+        self.sub_title = f"{len(self.lab.cluster.nodes)} nodes · {len(self.lab.cluster.pod_ns)} pods"
+        self._layout(self.app.size.width)
+
+    def on_resize(self, event) -> None:
+        self._layout(event.size.width)
+
+    def _layout(self, width: int) -> None:
+        self.query_one("#main").set_class(width < NARROW, "narrow")
+
+    @on(CommandFinished)
+    def _finished(self, message: CommandFinished) -> None:
+        with self.app.batch_update():
+            self.query_one(ShellPane).show_result(message)
+            self.query_one(TopologyView).refresh_view()
+            if message.traces:
+                self.query_one(TraceView).show(message.traces)
+            results = self.query_one(ObjectivesPane).refresh_objectives()
+            inspector = self.query_one(Inspector)
+            if inspector.target is not None:
+                inspector.refresh_tables()
+        if self.run is not None and results and all(getattr(r, "passed", False) for r in results):
+            self.app.level_solved(self.run)
+
+    @on(HopSelected)
+    def _hop(self, message: HopSelected) -> None:
+        topo = self.query_one(TopologyView)
+        topo.highlight = message.ns
+        topo.refresh_view()
+
+    def action_pane(self, pane: str) -> None:
+        self.query_one("#side", TabbedContent).active = pane
+
+    def action_focus_shell(self) -> None:
+        self.query_one("#line").focus()
+
+    def action_toggle_topology(self) -> None:
+        box = self.query_one("#topology-box")
+        box.display = not box.display

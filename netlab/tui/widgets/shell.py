@@ -1,0 +1,110 @@
+"""The shell pane: the netlab shell with its prompt, history, Tab completion and Ctrl-C."""
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Label, RichLog
+
+from netlab.shell.complete import complete
+from netlab.tui.messages import CommandFinished
+
+
+class ShellPane(Vertical):
+    """Commands run in a worker thread (the UI never waits on the engine); the result comes
+    back as a CommandFinished message that the lab screen hands to the other panes."""
+
+    BINDINGS = [
+        Binding("up", "history(-1)", "Previous", show=False),
+        Binding("down", "history(1)", "Next", show=False),
+        Binding("tab", "complete", "Complete", show=False, priority=True),
+        Binding("ctrl+c", "interrupt", "Clear line", show=False),
+        Binding("ctrl+l", "clear", "Clear screen", show=False),
+    ]
+    DEFAULT_CSS = """
+    ShellPane { height: 1fr; }
+    ShellPane RichLog { height: 1fr; background: $surface; }
+    ShellPane #prompt-row { height: 1; }
+    ShellPane #prompt { width: auto; color: $success; }
+    ShellPane Input { border: none; height: 1; padding: 0; background: $surface; }
+    """
+
+    def __init__(self, lab, **kw) -> None:
+        super().__init__(**kw)
+        self.lab = lab
+        self.session = lab.session
+        self._history_pos: int | None = None
+        self.busy = False
+
+    def compose(self) -> ComposeResult:
+        yield RichLog(id="output", wrap=True, markup=False, highlight=False)
+        with Horizontal(id="prompt-row"):
+            yield Label(self.session.prompt, id="prompt")
+            yield Input(id="line", placeholder="type a command (help, trace FROM TO, kubectl get po -o wide)")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @property
+    def log_widget(self) -> RichLog:
+        return self.query_one("#output", RichLog)
+
+    @on(Input.Submitted, "#line")
+    def submit(self, event: Input.Submitted) -> None:
+        line = event.value
+        event.input.value = ""
+        self._history_pos = None
+        self.log_widget.write(f"{self.session.prompt}{line}")
+        if self.busy or not line.strip():
+            return
+        self.busy = True
+        self.run_line(line)
+
+    @work(thread=True, exclusive=True)
+    def run_line(self, line: str) -> None:
+        result = self.session.run(line)
+        self.post_message(CommandFinished(line, result.output, result.exit_code, result.traces, self.session.prompt))
+
+    def show_result(self, message: CommandFinished) -> None:
+        self.busy = False
+        text = message.output.replace("\x1b[H\x1b[2J", "")
+        if "\x1b[H\x1b[2J" in message.output:
+            self.log_widget.clear()
+        if text:
+            self.log_widget.write(text.rstrip("\n"))
+        self.query_one("#prompt", Label).update(message.prompt)
+        if self.session.exit_requested:
+            self.session.exit_requested = False
+            self.log_widget.write("(you are on the workstation; leave the lab with Ctrl-Q)")
+
+    def action_history(self, step: int) -> None:
+        history = self.session.history
+        if not history:
+            return
+        pos = len(history) if self._history_pos is None else self._history_pos
+        pos = max(0, min(len(history), pos + step))
+        self._history_pos = pos
+        box = self.query_one(Input)
+        box.value = history[pos] if pos < len(history) else ""
+        box.cursor_position = len(box.value)
+
+    def action_complete(self) -> None:
+        box = self.query_one(Input)
+        options = complete(self.session, box.value, box.cursor_position)
+        if len(options) == 1:
+            head = box.value[: box.cursor_position].rsplit(" ", 1)
+            prefix = head[0] + " " if len(head) == 2 else ""
+            box.value = prefix + options[0] + " " + box.value[box.cursor_position:]
+            box.cursor_position = len(prefix + options[0]) + 1
+        elif options:
+            self.log_widget.write("  ".join(options[:40]))
+
+    def action_interrupt(self) -> None:
+        box = self.query_one(Input)
+        if box.value:
+            self.log_widget.write(f"{self.session.prompt}{box.value}^C")
+        box.value = ""
+
+    def action_clear(self) -> None:
+        self.log_widget.clear()

@@ -1,0 +1,71 @@
+"""The TUI driven as a person would, with Textual's Pilot, at 80×24 and 200×50."""
+from __future__ import annotations
+
+import pytest
+
+from netlab.tui.app import NetlabApp
+from netlab.tui.widgets.shell import ShellPane
+from netlab.tui.widgets.topology import TopologyView
+from netlab.tui.widgets.trace_view import TraceView
+
+SIZES = [(80, 24), (200, 50)]
+
+
+async def run_line(app, pilot, line: str) -> None:
+    box = app.screen.query_one("#line")
+    box.value = line  # typing key by key costs ~90 ms a key in Pilot; the key path is tested below
+    await pilot.press("enter")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_title_screen_offers_the_menu(size):
+    app = NetlabApp()
+    async with app.run_test(size=size) as pilot:
+        menu = app.screen.query_one("#menu")
+        labels = [str(menu.get_option_at_index(i).prompt) for i in range(menu.option_count)]
+        assert labels == ["Levels", "Sandbox", "Load save", "Help", "Quit"]
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_sandbox_runs_a_command_and_shows_its_trace(size):
+    app = NetlabApp(start="sandbox")
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        assert "node 192.168.0.21" in str(app.screen.query_one(TopologyView).render_topology())
+        await run_line(app, pilot, "kubectl get po")
+        log = app.screen.query_one(ShellPane).log_widget
+        text = "\n".join(str(line.text) for line in log.lines)
+        assert "root@192.168.0.21:~# kubectl get po" in text
+        assert "business-manager-" in text and "Running" in text
+        await run_line(app, pilot, "ping -c 1 172.30.9.2")
+        trace = app.screen.query_one(TraceView)
+        assert trace.traces and trace.traces[0].label == "echo request"
+        hops = app.screen.query_one("#hops")
+        assert hops.option_count == len(trace.traces[0].hops)
+        await pilot.press("f2")
+
+
+async def test_keys_typed_into_the_shell_and_history():
+    app = NetlabApp(start="sandbox")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press(*"hostname", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = "\n".join(str(line.text) for line in app.screen.query_one(ShellPane).log_widget.lines)
+        assert "192.168.0.21" in text
+        await pilot.press("up")
+        assert app.screen.query_one("#line").value == "hostname"
+
+
+async def test_trace_steps_highlight_the_topology():
+    app = NetlabApp(start="sandbox")
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        await run_line(app, pilot, "trace 192.168.0.21 192.168.0.22")
+        app.screen.query_one("#hops").focus()
+        await pilot.press("right", "right")
+        await pilot.pause()
+        assert app.screen.query_one(TopologyView).highlight is not None
