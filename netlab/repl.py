@@ -6,8 +6,34 @@ import os
 import sys
 
 
+def terminal_editor(text: str) -> str | None:
+    """kubectl edit in a terminal: $KUBE_EDITOR or $EDITOR (vi by default) on a temporary
+    file; the saved text comes back, or None if the editor failed."""
+    import subprocess
+    import tempfile
+
+    editor = os.environ.get("KUBE_EDITOR") or os.environ.get("EDITOR") or "vi"
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="kubectl-edit-", delete=False) as fh:
+        fh.write(text)
+        path = fh.name
+    try:
+        if subprocess.call([*editor.split(), path]) != 0:
+            return None
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except OSError:
+        return None
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
 def repl(lab) -> int:
     session = lab.session
+    if sys.stdin.isatty():
+        session.external_editor = terminal_editor
     try:
         import readline
 

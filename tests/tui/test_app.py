@@ -69,3 +69,29 @@ async def test_trace_steps_highlight_the_topology():
         await pilot.press("right", "right")
         await pilot.pause()
         assert app.screen.query_one(TopologyView).highlight is not None
+
+
+async def test_kubectl_edit_opens_the_yaml_editor_and_applies_on_save():
+    from textual.widgets import TextArea
+
+    from netlab.tui.screens.editor import EditorScreen
+
+    app = NetlabApp(start="sandbox")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        box = app.screen.query_one("#line")
+        box.value = "kubectl edit svc data-product"
+        await pilot.press("enter")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, EditorScreen):
+                break
+        assert isinstance(app.screen, EditorScreen)
+        area = app.screen.query_one(TextArea)
+        assert "name: data-product" in area.text
+        area.text = area.text.replace("sessionAffinity: None", "sessionAffinity: ClientIP")
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        svc = app.current[0].cluster.api.get("Service", "default", "data-product")
+        assert svc["spec"]["sessionAffinity"] == "ClientIP"

@@ -53,6 +53,7 @@ class LabScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.lab.session.external_editor = self._edit
         self.title = f"netlab — {self.lab_title}"
         self.sub_title = f"{len(self.lab.cluster.nodes)} nodes · {len(self.lab.cluster.pod_ns)} pods"
         self._layout(self.app.size.width)
@@ -76,6 +77,24 @@ class LabScreen(Screen):
                 inspector.refresh_tables()
         if self.run is not None and results and all(getattr(r, "passed", False) for r in results):
             self.app.level_solved(self.run)
+
+    def _edit(self, text: str) -> str | None:
+        """kubectl edit's editor, called from the shell's worker thread: show the editor on
+        the UI thread and wait for the learner to save or cancel."""
+        import threading
+
+        from netlab.tui.screens.editor import EditorScreen
+
+        done = threading.Event()
+        result: list[str | None] = [None]
+
+        def finished(value: str | None) -> None:
+            result[0] = value
+            done.set()
+
+        self.app.call_from_thread(self.app.push_screen, EditorScreen(text), finished)
+        done.wait()
+        return result[0]
 
     @on(HopSelected)
     def _hop(self, message: HopSelected) -> None:
