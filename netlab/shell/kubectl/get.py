@@ -131,11 +131,16 @@ def deployment_row(dep: dict, now: float, wide: bool, all_ns: bool) -> list[str]
     if all_ns:
         row.insert(0, dep["metadata"].get("namespace", "default"))
     if wide:
-        containers = spec.get("template", {}).get("spec", {}).get("containers", [])
-        sel = spec.get("selector", {}).get("matchLabels", {})
-        row += [",".join(c.get("name", "") for c in containers), ",".join(c.get("image", "") for c in containers),
-                ",".join(f"{k}={v}" for k, v in sel.items())]
+        row += workload_wide_columns(spec)
     return row
+
+
+def workload_wide_columns(spec: dict) -> list[str]:
+    """CONTAINERS, IMAGES, SELECTOR: the -o wide columns of Deployments and ReplicaSets."""
+    containers = spec.get("template", {}).get("spec", {}).get("containers", [])
+    sel = spec.get("selector", {}).get("matchLabels", {})
+    return [",".join(c.get("name", "") for c in containers), ",".join(c.get("image", "") for c in containers),
+            ",".join(f"{k}={v}" for k, v in sel.items())]
 
 
 def configmap_row(cm: dict, now: float, wide: bool, all_ns: bool) -> list[str]:
@@ -153,10 +158,7 @@ def replicaset_row(rs: dict, now: float, wide: bool, all_ns: bool) -> list[str]:
     row = _ns_first([rs["metadata"]["name"], str(spec.get("replicas", 1)), str(status.get("replicas", 0)),
                      str(status.get("readyReplicas", 0)), age(rs, now)], rs, all_ns)
     if wide:
-        containers = spec.get("template", {}).get("spec", {}).get("containers", [])
-        sel = spec.get("selector", {}).get("matchLabels", {})
-        row += [",".join(c.get("name", "") for c in containers), ",".join(c.get("image", "") for c in containers),
-                ",".join(f"{k}={v}" for k, v in sel.items())]
+        row += workload_wide_columns(spec)
     return row
 
 
