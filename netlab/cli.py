@@ -13,6 +13,9 @@ USAGE_EPILOG = """commands:
   netlab run [--lab FILE] SCRIPT
   netlab trace [--lab FILE] FROM TO[:PORT] [--proto tcp|udp|icmp]
   netlab dns serve [--lab FILE] [--port N]
+  netlab http serve [--lab FILE] [--port N]
+  netlab levels [lint [FILE ...]]
+  netlab check LEVEL --save FILE
 """
 
 
@@ -45,8 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     ds = dsub.add_parser("serve", help="answer real DNS queries on 127.0.0.1 from the lab's CoreDNS")
     ds.add_argument("--lab", dest="lab_sub")
     ds.add_argument("--port", type=int, default=5353)
+    hp = sub.add_parser("http", help="HTTP into the lab's ingress controller")
+    hsub = hp.add_subparsers(dest="http_cmd", required=True)
+    hs = hsub.add_parser("serve", help="forward real HTTP requests on 127.0.0.1 to the lab's ingress (from `client`)")
+    hs.add_argument("--lab", dest="lab_sub")
+    hs.add_argument("--port", type=int, default=8080)
     sb = sub.add_parser("sandbox", help="the TUI, straight into a lab")
     sb.add_argument("--lab", dest="lab_sub")
+    from netlab.levels.cli import add_parsers as add_level_parsers
+
+    add_level_parsers(sub)  # levels, levels lint, check
     sh = sub.add_parser("shell", help="an interactive shell on a lab")
     sh.add_argument("--lab", dest="lab_sub")
     return p
@@ -142,8 +153,14 @@ def _main(argv: list[str]) -> int:
             return 2
         sys.stdout.write(render_traces(traces, args.verbose))
         return 0 if traces and traces[0].delivered else 1
+    if args.cmd in ("levels", "check"):
+        from netlab.levels.cli import run as run_level_command
+
+        return run_level_command(args)
     if args.cmd == "dns":
         return _dns_serve(_load_lab(lab_path), args.port)
+    if args.cmd == "http":
+        return _http_serve(_load_lab(lab_path), args.port)
     if args.cmd == "sandbox" or (args.cmd is None and sys.stdin.isatty() and sys.stdout.isatty()):
         return _tui(lab_path, start="sandbox" if args.cmd == "sandbox" else "title")
     from netlab.repl import repl
@@ -161,6 +178,31 @@ def _dns_serve(lab, port: int) -> int:
         server = DnsServer(lab, "127.0.0.1", port)
     except OSError as err:
         print(f"netlab dns serve: cannot listen on 127.0.0.1:{port}: {err.strerror}", file=sys.stderr)
+        return 1
+    print(server.describe(), flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return 0
+
+
+def _http_serve(lab, port: int) -> int:
+    """`netlab http serve`: until Ctrl-C or SIGTERM, both of which stop it cleanly."""
+    import signal
+
+    from netlab.apps.ingress.serve import LabHttpServer, NoIngress
+
+    try:
+        server = LabHttpServer(lab, "127.0.0.1", port)
+    except NoIngress as err:
+        print(f"netlab http serve: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"netlab http serve: cannot listen on 127.0.0.1:{port}: {err.strerror}", file=sys.stderr)
         return 1
     print(server.describe(), flush=True)
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
