@@ -27,7 +27,7 @@ class ShellPane(Vertical):
     ShellPane RichLog { height: 1fr; background: $surface; }
     ShellPane #prompt-row { height: 1; }
     ShellPane #prompt { width: auto; color: $success; }
-    ShellPane Input { border: none; height: 1; padding: 0; background: $surface; }
+    ShellPane Input { width: 1fr; }
     """
 
     def __init__(self, lab, **kw) -> None:
@@ -41,7 +41,7 @@ class ShellPane(Vertical):
         yield RichLog(id="output", wrap=True, markup=False, highlight=False)
         with Horizontal(id="prompt-row"):
             yield Label(self.session.prompt, id="prompt")
-            yield Input(id="line", placeholder="type a command (help, trace FROM TO, kubectl get po -o wide)")
+            yield Input(id="line", placeholder="type a command (help, trace FROM TO, kubectl get po -o wide)", compact=True)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
