@@ -574,11 +574,9 @@ class NetNS:
     # -- netfilter -------------------------------------------------------------
     def _hook(self, hook: str, pkt: IPv4, in_dev: Device | None, out_dev: Device | None, trace: Trace) -> IPv4 | None:
         nf = self.netfilter
-        if nf is not None:
-            pkt = nf.hook(hook, pkt, in_dev, out_dev, trace)
-            if pkt is None:
-                return None
         vs = self.ipvs
+        if nf is not None:  # IPVS runs inside, at its hook priority (netfilter/engine.py HOOK_ORDER)
+            return nf.hook(hook, pkt, in_dev, out_dev, trace, ipvs=vs)
         if vs is None:
             return pkt
         return vs.hook(hook, pkt, in_dev, out_dev, trace)

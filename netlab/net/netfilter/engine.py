@@ -3,11 +3,15 @@
 At each hook the tables run in the kernel's priority order (declared once, in HOOK_ORDER):
 
   PREROUTING   raw → conntrack → mangle → nat (DNAT)
-  INPUT        mangle → filter → nat (SNAT) → conntrack confirm
-  FORWARD      mangle → filter
-  OUTPUT       raw → conntrack → mangle → nat (DNAT) → filter
+  INPUT        mangle → filter → [IPVS] → nat (SNAT) → conntrack confirm
+  FORWARD      mangle → filter → [IPVS]
+  OUTPUT       raw → conntrack → mangle → nat (DNAT) → [IPVS] → filter
   POSTROUTING  mangle → nat (SNAT) → conntrack confirm
 
+IPVS (ip_vs_ops4, priorities 98/99 at LOCAL_IN, -99/-98 at LOCAL_OUT, 99/100 at FORWARD)
+runs where its priority puts it, when the namespace passes its `ipvs` to hook(): it sees a
+packet of one of its connections before the LOCAL_IN SNAT manip, and a packet it steals
+(forwards to a real server) goes no further through this hook.
 The nat table sees only the first packet of a connection; what it decides is kept in the
 conntrack entry's reply tuple, and every packet (both directions) is rewritten from it.
 """
@@ -25,12 +29,12 @@ from netlab.net.netfilter.targets import DROP, NatRange
 from netlab.net.netfilter.walk import walk
 from netlab.net.packet import ICMP, IPPROTO_ICMP, IPPROTO_TCP, TCP, TH_ACK, TH_RST, TH_SYN, UDP, IPv4, evolve
 
-CT, CONFIRM, NAT = "conntrack", "confirm", "nat"
+CT, CONFIRM, NAT, IPVS = "conntrack", "confirm", "nat", "ipvs"
 HOOK_ORDER = {
     "PREROUTING": ("raw", CT, "mangle", NAT),
-    "INPUT": ("mangle", "filter", NAT, CONFIRM),
-    "FORWARD": ("mangle", "filter"),
-    "OUTPUT": ("raw", CT, "mangle", NAT, "filter"),
+    "INPUT": ("mangle", "filter", IPVS, NAT, CONFIRM),
+    "FORWARD": ("mangle", "filter", IPVS),
+    "OUTPUT": ("raw", CT, "mangle", NAT, IPVS, "filter"),
     "POSTROUTING": ("mangle", NAT, CONFIRM),
 }
 MANIP = {"PREROUTING": "dst", "OUTPUT": "dst", "POSTROUTING": "src", "INPUT": "src"}
@@ -63,7 +67,7 @@ class Netfilter(TableOps):
 
     # -- the hook entry point (NetNS._hook) -------------------------------------------------------
     def hook(self, hook: str, pkt: IPv4, in_dev, out_dev, trace, *, physin=None, physout=None,
-             bridged: bool = False) -> IPv4 | None:
+             bridged: bool = False, ipvs=None) -> IPv4 | None:
         cx = Ctx(self, hook, in_dev, out_dev, trace, physin=physin, physout=physout, bridged=bridged)
         ref = pkt.nfct
         if ref is not None and ref.table is not self.ct:
@@ -78,6 +82,11 @@ class Netfilter(TableOps):
             elif stage == CONFIRM:
                 if cx.ct is not None and not cx.ct.confirmed:
                     self.ct.confirm(cx.ct)
+            elif stage == IPVS:
+                if ipvs is not None:
+                    pkt = ipvs.hook(hook, pkt, in_dev, out_dev, trace)
+                    if pkt is None:
+                        return None  # stolen (sent on to a real server) or dropped by IPVS
             else:
                 if stage == NAT:
                     verdict, pkt = self._nat(hook, pkt, cx, trace)
@@ -304,7 +313,11 @@ class Netfilter(TableOps):
         cur = ct.reply
         l4 = after.l4
         port = l4.dport if isinstance(l4, (TCP, UDP)) else cur.a
-        self.ct.set_reply(ct, Tuple(after.dst, cur.dst, cur.proto, port, cur.b), DST_NAT)
+        # nf_conntrack_alter_reply only: no IPS_DST_NAT. Later packets of the connection keep the
+        # virtual address through PREROUTING and reach IPVS at LOCAL_IN (which moves its TCP
+        # state to ESTABLISHED and counts the connection active); IPVS, not conntrack, rewrites
+        # the reply's source back to the virtual address.
+        self.ct.set_reply(ct, Tuple(after.dst, cur.dst, cur.proto, port, cur.b), 0)
         ct.status |= DST_NAT_DONE
         if trace is not None:
             trace.add(self.ns.name, None, T.CONNTRACK, f"conntrack: IPVS binding recorded: {ct.describe()}",
