@@ -222,7 +222,7 @@ def _other_verbs(inv: Invocation, verb: str, pos: list[str], opts: dict, namespa
             raise ApiError(f'error: the server doesn\'t have a resource type "{pos[0].split("/", 1)[0]}"')
     if verb == "describe":
         out = []
-        targets = names or [o["metadata"]["name"] for o in api.list(kind, None if kind in ("Node", "Namespace") else namespace)]
+        targets = names or [o["metadata"]["name"] for o in api.list(kind, None if kind in ("Node", "Namespace", "IngressClass") else namespace)]
         for name in targets:
             obj = api.get(kind, namespace, name)
             if obj is None:
@@ -233,10 +233,23 @@ def _other_verbs(inv: Invocation, verb: str, pos: list[str], opts: dict, namespa
                 out.append(verbs.describe_endpoints(obj))
             elif kind == "Pod":
                 out.append(verbs.describe_pod(api, obj, inv.lab.world.clock))
-            else:
-                import yaml
+            elif kind in ("Ingress", "IngressClass"):
+                from netlab.shell.kubectl.ingress_rows import describe_ingress, describe_ingressclass
 
-                out.append(yaml.safe_dump(obj, sort_keys=False))
+                out.append(describe_ingress(api, obj) if kind == "Ingress" else describe_ingressclass(obj))
+            elif kind == "NetworkPolicy":
+                from netlab.shell.kubectl.netpol import describe_networkpolicy
+
+                out.append(describe_networkpolicy(obj))
+            else:
+                from netlab.shell.kubectl.describe import describe_other
+
+                text = describe_other(api, kind, obj)
+                if text is None:
+                    import yaml
+
+                    text = yaml.safe_dump(obj, sort_keys=False)
+                out.append(text)
         return "\n\n".join(o.rstrip("\n") for o in out) + "\n" if out else ""
     if verb == "delete":
         if not names:
