@@ -8,11 +8,13 @@ import sys
 USAGE_EPILOG = """commands:
   netlab                        the TUI (title screen); with stdin/stdout not a terminal: the line shell
   netlab sandbox [--lab FILE]   the TUI, straight into a lab
+  netlab play LEVEL             the TUI, straight into a level
   netlab shell [--lab FILE]     the line shell (history, Tab completion)
-  netlab exec [--lab FILE] -- CMD ...
-  netlab run [--lab FILE] SCRIPT
+  netlab exec [--lab FILE | --save FILE] [--save-to FILE] -- CMD ...
+  netlab run [--lab FILE | --save FILE] [--save-to FILE] SCRIPT
   netlab trace [--lab FILE] FROM TO[:PORT] [--proto tcp|udp|icmp]
   netlab dns serve [--lab FILE] [--port N]
+  netlab policy matrix [--lab FILE] [-n NS ...] [--port P] [--udp]
   netlab http serve [--lab FILE] [--port N]
   netlab levels [lint [FILE ...]]
   netlab check LEVEL --save FILE
@@ -25,17 +27,25 @@ def _load_lab(path: str | None):
     return Lab.load(path) if path else Lab.default()
 
 
+def _save_options(p) -> None:
+    p.add_argument("--save", help="start from a save file instead of a lab file")
+    p.add_argument("--save-to", help="write a save file of the lab afterwards")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="netlab", description="A terminal lab for Kubernetes networking.",
                                 epilog=USAGE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=_version())
     p.add_argument("--lab", help="lab file (YAML); default: the built-in two-node flannel lab")
+    p.add_argument("--save-dir", help="folder for quick saves and autosaves (default: saves/)")
     sub = p.add_subparsers(dest="cmd")
     e = sub.add_parser("exec", help="run one command in a fresh lab and exit with its code")
     e.add_argument("--lab", dest="lab_sub")
+    _save_options(e)
     e.add_argument("argv", nargs=argparse.REMAINDER)
     r = sub.add_parser("run", help="run every line of a script in one lab")
     r.add_argument("--lab", dest="lab_sub")
+    _save_options(r)
     r.add_argument("script")
     t = sub.add_parser("trace", help="print one packet's journey")
     t.add_argument("--lab", dest="lab_sub")
@@ -53,11 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     hs = hsub.add_parser("serve", help="forward real HTTP requests on 127.0.0.1 to the lab's ingress (from `client`)")
     hs.add_argument("--lab", dest="lab_sub")
     hs.add_argument("--port", type=int, default=8080)
+    pl = sub.add_parser("play", help="the TUI, straight into a level")
+    pl.add_argument("level", help="a level id (see `netlab levels`) or a level file")
     sb = sub.add_parser("sandbox", help="the TUI, straight into a lab")
     sb.add_argument("--lab", dest="lab_sub")
     from netlab.levels.cli import add_parsers as add_level_parsers
 
     add_level_parsers(sub)  # levels, levels lint, check
+    from netlab.shell.policy_matrix import add_parser as add_policy_parser
+
+    add_policy_parser(sub)  # policy matrix
     sh = sub.add_parser("shell", help="an interactive shell on a lab")
     sh.add_argument("--lab", dest="lab_sub")
     return p
@@ -78,7 +93,7 @@ def _tui(lab_path: str | None, *, start: str) -> int:
     return 0
 
 
-def run_script(lab, lines: list[str], write) -> int:
+def run_script(lab, lines: list[str], write, run=None) -> int:
     """`netlab run`: every line of a script in one session, each echoed as `$ <line>`
     before its output. Blank lines and `#` comments are skipped. Returns the last exit code."""
     code = 0
@@ -86,7 +101,7 @@ def run_script(lab, lines: list[str], write) -> int:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         write(f"$ {line}\n")
-        result = lab.session.run(line)
+        result = run.sh(line) if run is not None else lab.session.run(line)
         write(result.output)
         code = result.exit_code
     return code
@@ -120,17 +135,23 @@ def _main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     lab_path = getattr(args, "lab_sub", None) or args.lab
+    if args.save_dir:
+        from netlab.save import set_save_dir
+
+        set_save_dir(args.save_dir)
     if args.cmd == "exec":
         cmd = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
         if not cmd:
             parser.error("exec: give a command after --")
-        lab = _load_lab(lab_path)
+        from netlab.levels.cli import open_for_saving, save_if_asked
+
+        lab, run = open_for_saving(lab_path, args.save)
         import shlex
 
         line = cmd[0] if len(cmd) == 1 else " ".join(shlex.quote(a) for a in cmd)
-        result = lab.session.run(line)
+        result = run.sh(line)
         sys.stdout.write(result.output)
-        return result.exit_code
+        return save_if_asked(lab, run, args.save_to, result.exit_code)
     if args.cmd == "run":
         try:
             with open(args.script, encoding="utf-8") as fh:
@@ -138,8 +159,10 @@ def _main(argv: list[str]) -> int:
         except OSError as err:
             print(f"netlab: {args.script}: {err.strerror}", file=sys.stderr)
             return 2
-        lab = _load_lab(lab_path)
-        return run_script(lab, lines, sys.stdout.write)
+        from netlab.levels.cli import open_for_saving, save_if_asked
+
+        lab, run = open_for_saving(lab_path, args.save)
+        return save_if_asked(lab, run, args.save_to, run_script(lab, lines, sys.stdout.write, run=run))
     if args.cmd == "trace":
         from netlab.shell.cmd_trace import render_traces
         from netlab.shell.probe import ProbeError, send_probe
@@ -157,10 +180,22 @@ def _main(argv: list[str]) -> int:
         from netlab.levels.cli import run as run_level_command
 
         return run_level_command(args)
+    if args.cmd == "policy":
+        from netlab.shell.policy_matrix import run as run_policy
+
+        return run_policy(_load_lab(lab_path), args, sys.stdout.write)
     if args.cmd == "dns":
         return _dns_serve(_load_lab(lab_path), args.port)
     if args.cmd == "http":
         return _http_serve(_load_lab(lab_path), args.port)
+    if args.cmd == "play":
+        from netlab.levels import load_level
+
+        load_level(args.level)  # an unknown level or a bad file: one line, before the screen
+        from netlab.tui.app import NetlabApp
+
+        NetlabApp(start="level", level=args.level).run()
+        return 0
     if args.cmd == "sandbox" or (args.cmd is None and sys.stdin.isatty() and sys.stdout.isatty()):
         return _tui(lab_path, start="sandbox" if args.cmd == "sandbox" else "title")
     from netlab.repl import repl

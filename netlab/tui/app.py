@@ -19,8 +19,10 @@ class NetlabApp(App):
         Binding("ctrl+d", "toggle_dark", "Theme", show=False),
     ]
 
-    def __init__(self, *, lab_factory=None, start: str = "title", lab_title: str = "sandbox") -> None:
+    def __init__(self, *, lab_factory=None, start: str = "title", lab_title: str = "sandbox",
+                 level: str | None = None) -> None:
         super().__init__()
+        self.level = level
         self.lab_factory = lab_factory  # () -> Lab, for the sandbox
         self.start = start
         self.lab_title = lab_title
@@ -30,6 +32,8 @@ class NetlabApp(App):
         self.push_screen(TitleScreen())
         if self.start == "sandbox":
             self.open_sandbox()
+        elif self.start == "level" and self.level:
+            self.start_level(self.level)
 
     # -- navigation ------------------------------------------------------------
     def can_continue(self) -> bool:
@@ -62,6 +66,16 @@ class NetlabApp(App):
             self.push_screen(MessageScreen("Saves are not in this build yet."))
             return
         self.push_screen(LoadScreen())
+
+    def start_level(self, level_id: str) -> None:
+        from netlab.levels import load_level
+
+        level = load_level(level_id)
+        lab, run = level.start()
+        self.current = (lab, run, level.spec.title)
+        screen = LabScreen(lab, run, level.spec.title)
+        self.push_screen(screen)
+        screen.call_after_refresh(screen.action_pane, "objectives")
 
     def level_solved(self, run) -> None:
         self.notify("Level solved! Press Esc for the menu.", title="netlab", timeout=8)

@@ -7,8 +7,10 @@ from textual.message import Message
 class CommandFinished(Message):
     """A shell line ran: its output, exit code and the Traces of the packets it sent."""
 
-    def __init__(self, line: str, output: str, exit_code: int, traces: list, prompt: str) -> None:
+    def __init__(self, line: str, output: str, exit_code: int, traces: list, prompt: str,
+                 objectives: list | None = None) -> None:
         super().__init__()
+        self.objectives = objectives  # a level's objective results, checked after the line
         self.line = line
         self.output = output
         self.exit_code = exit_code

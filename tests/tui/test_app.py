@@ -95,3 +95,21 @@ async def test_kubectl_edit_opens_the_yaml_editor_and_applies_on_save():
         await pilot.pause()
         svc = app.current[0].cluster.api.get("Service", "default", "data-product")
         assert svc["spec"]["sessionAffinity"] == "ClientIP"
+
+
+async def test_play_a_level_fix_it_and_see_the_objectives_tick():
+    from netlab.tui.widgets.objectives import ObjectivesPane
+
+    app = NetlabApp(start="level", level="flannel-route")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        pane = app.screen.query_one(ObjectivesPane)
+        assert "The missing flannel.1 route" in str(pane.render())
+        await run_line(app, pilot, "ip route")
+        assert pane.last and not any(r.passed for r in pane.last)
+        assert "DROPPED" in pane.last[0].detail or pane.last[0].detail
+        await pilot.press("f6")
+        assert "hint 1:" in str(pane.render())
+        await run_line(app, pilot, "ip route add 172.30.0.0/16 dev flannel.1")
+        assert pane.last and all(r.passed for r in pane.last)
+        assert "Solved!" in str(pane.render())

@@ -26,6 +26,7 @@ class LabScreen(Screen):
         Binding("f4", "pane('inspector')", "Inspect"),
         Binding("f5", "focus_shell", "Shell"),
         Binding("ctrl+t", "toggle_topology", "Topology"),
+        Binding("f6", "hint", "Hint"),
         Binding("escape", "app.pop_screen", "Back", show=False),
     ]
 
@@ -41,7 +42,7 @@ class LabScreen(Screen):
             with Vertical(id="left"):
                 with VerticalScroll(id="topology-box"):
                     yield TopologyView(self.lab, id="topology")
-                yield ShellPane(self.lab, id="shell")
+                yield ShellPane(self.lab, self.run, id="shell")
             with TabbedContent(id="side", initial="trace"):
                 with TabPane("Trace", id="trace"):
                     yield TraceView(id="traceview")
@@ -53,7 +54,14 @@ class LabScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.lab.session.external_editor = self._edit
+        screen = self
+
+        def editor(text: str) -> str | None:
+            # A plain function, not a bound method: levels deep-copy the lab to check
+            # objectives, and deepcopy would try to copy a method's screen along with it.
+            return screen._edit(text)
+
+        self.lab.session.external_editor = editor
         self.title = f"netlab — {self.lab_title}"
         self.sub_title = f"{len(self.lab.cluster.nodes)} nodes · {len(self.lab.cluster.pod_ns)} pods"
         self._layout(self.app.size.width)
@@ -71,11 +79,13 @@ class LabScreen(Screen):
             self.query_one(TopologyView).refresh_view()
             if message.traces:
                 self.query_one(TraceView).show(message.traces)
-            results = self.query_one(ObjectivesPane).refresh_objectives()
+            results = message.objectives
+            if results is not None:
+                self.query_one(ObjectivesPane).show(results)
             inspector = self.query_one(Inspector)
             if inspector.target is not None:
                 inspector.refresh_tables()
-        if self.run is not None and results and all(getattr(r, "passed", False) for r in results):
+        if results and all(r.passed for r in results):
             self.app.level_solved(self.run)
 
     def _edit(self, text: str) -> str | None:
@@ -107,6 +117,14 @@ class LabScreen(Screen):
 
     def action_focus_shell(self) -> None:
         self.query_one("#line").focus()
+
+    def action_hint(self) -> None:
+        pane = self.query_one(ObjectivesPane)
+        if pane.add_hint():
+            pane.show(None)  # the last results again, now with the hint
+            self.action_pane("objectives")
+        else:
+            self.notify("No more hints.")
 
     def action_toggle_topology(self) -> None:
         box = self.query_one("#topology-box")

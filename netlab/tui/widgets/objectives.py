@@ -16,24 +16,46 @@ class ObjectivesPane(Static):
         self.run = run  # a level run (netlab.levels), or None in the sandbox
 
     def on_mount(self) -> None:
-        self.refresh_objectives()
-
-    def refresh_objectives(self) -> list:
-        if self.run is None:
+        if self.run is None or self.run.level is None:
             self.update(Text("Sandbox: no objectives. Break something and trace it.\n"
                              "Try: ip route del 172.30.0.0/16 dev flannel.1 on a node,\n"
                              "then trace a pod to a pod on the other node.", style="dim"))
-            return []
-        results = self.run.check()
-        text = Text()
-        for r in results:
-            ok = getattr(r, "passed", False)
-            text.append("✓ " if ok else "✗ ", style="bold green" if ok else "bold red")
-            text.append(f"{getattr(r, 'text', r)}\n")
-            hop = getattr(r, "first_drop", None)
-            if not ok and hop is not None:
-                text.append(f"    stopped at {hop.where()}: {hop.text}\n", style="dim red")
-        if results and all(getattr(r, "passed", False) for r in results):
-            text.append("\nAll objectives met. Level solved!", style="bold green")
+        else:
+            self.hints: list[str] = []
+            self.show(None)
+
+    def show(self, results: list | None) -> None:
+        """Render the level's story, the objective results (checked by the caller, off the UI
+        thread) with where each failing packet stopped, and the hints asked for so far."""
+        if self.run is None or self.run.level is None:
+            return
+        if results is None:
+            results = getattr(self, "last", None)
+        self.last = results
+        spec = self.run.level.spec
+        text = Text(f"{spec.title}\n", style="bold")
+        text.append(f"{spec.story.strip()}\n\n", style="italic")
+        for r in results or []:
+            text.append("✓ " if r.passed else "✗ ", style="bold green" if r.passed else "bold red")
+            text.append(f"{r.text}\n")
+            if not r.passed and r.detail:
+                text.append(f"    {r.detail}\n", style="red")
+        if results is None:
+            text.append("(objectives are checked after each command)\n", style="dim")
+        for i, hint in enumerate(self.hints, 1):
+            text.append(f"\nhint {i}: {hint}\n", style="yellow")
+        if results and all(r.passed for r in results):
+            score = self.run.score()
+            text.append(f"\nSolved! changes {score.changes} (par {score.par}), hints {score.hints_used}\n", style="bold green")
+            if spec.debrief:
+                text.append(f"\n{spec.debrief.strip()}\n")
         self.update(text)
-        return results
+
+    def add_hint(self) -> bool:
+        if self.run is None or self.run.level is None:
+            return False
+        hint = self.run.hint()
+        if hint is None:
+            return False
+        self.hints.append(hint)
+        return True

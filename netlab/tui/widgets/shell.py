@@ -30,9 +30,10 @@ class ShellPane(Vertical):
     ShellPane Input { width: 1fr; }
     """
 
-    def __init__(self, lab, **kw) -> None:
+    def __init__(self, lab, run=None, **kw) -> None:
         super().__init__(**kw)
         self.lab = lab
+        self.run = run  # a level run: its sh() refuses forbidden lines and counts changes
         self.session = lab.session
         self._history_pos: int | None = None
         self.busy = False
@@ -63,8 +64,10 @@ class ShellPane(Vertical):
 
     @work(thread=True, exclusive=True)
     def run_line(self, line: str) -> None:
-        result = self.session.run(line)
-        self.post_message(CommandFinished(line, result.output, result.exit_code, result.traces, self.session.prompt))
+        result = self.run.sh(line) if self.run is not None else self.session.run(line)
+        objectives = self.run.check() if self.run is not None and self.run.level is not None else None
+        self.post_message(CommandFinished(line, result.output, result.exit_code, result.traces, self.session.prompt,
+                                          objectives))
 
     def show_result(self, message: CommandFinished) -> None:
         self.busy = False
