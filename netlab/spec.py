@@ -48,6 +48,17 @@ class CniSpec:
         minor = rest.partition(".")[0]
         return (int(major), int(minor or 0)) < (0, 9)
 
+    @property
+    def flannel(self) -> bool:
+        """Pod networking by flanneld. `calico` reuses it too: calico's own BGP/IPIP routing is
+        out of scope, only its policy enforcement is modelled."""
+        return self.plugin in ("flannel", "calico", "canal")
+
+    @property
+    def enforces_policy(self) -> bool:
+        """Plain flannel (and the bare bridge plugin) store NetworkPolicies and ignore them."""
+        return self.plugin in ("calico", "canal")
+
 
 @dataclass(frozen=True)
 class KubeProxySpec:
@@ -164,9 +175,13 @@ def parse_lab(doc: Doc, manifests: tuple[Doc, ...] = ()) -> LabSpec:
 
     cni_raw = _mapping(doc, "spec.cni", spec.get("cni"))
     _check_keys(doc, "spec.cni", cni_raw, CNI_KEYS)
+    plugin = _choice(doc, "spec.cni.plugin", cni_raw.get("plugin", "flannel"), ("flannel", "bridge", "calico", "canal"))
+    backend = _choice(doc, "spec.cni.backend", cni_raw.get("backend", "vxlan"), ("vxlan", "host-gw"))
+    if plugin == "canal" and backend != "vxlan":
+        raise doc.error("spec.cni.backend", "canal is flannel vxlan plus calico's policy agent: use backend vxlan")
     cni = CniSpec(
-        plugin=_choice(doc, "spec.cni.plugin", cni_raw.get("plugin", "flannel"), ("flannel", "bridge")),
-        backend=_choice(doc, "spec.cni.backend", cni_raw.get("backend", "vxlan"), ("vxlan", "host-gw")),
+        plugin=plugin,
+        backend=backend,
         bridge=str(cni_raw.get("bridge", "cni0")),
         vni=int(cni_raw.get("vni", 1)),
         port=int(cni_raw.get("port", 8472)),

@@ -47,6 +47,8 @@ class Cluster:
         self.logs: dict[tuple[str, str], list[str]] = {}  # (ns/pod, container) -> lines, for `kubectl logs`
         self.router: NetNS | None = None
         self._build_underlay()
+        self.api.admit("Namespace", _name_label)
+        self.api.admit("NetworkPolicy", _default_policy_types)
         for name in SYSTEM_NAMESPACES:
             self.api.create({"apiVersion": "v1", "kind": "Namespace",
                              "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}}})
@@ -73,6 +75,12 @@ class Cluster:
         self.kube_proxies = {name: KubeProxy(self.api, node.ns, name, cluster_cidr=_fp(*spec.pod_cidr), mode=kp.mode,
                                              style=kp.style, paused=kp.paused, scheduler=kp.scheduler)
                              for name, node in self.nodes.items()}
+        self.policy_agents = {}
+        if spec.cni.enforces_policy:  # calico/canal; plain flannel stores policies and ignores them
+            from netlab.k8s.policy_agent import PolicyAgent
+
+            self.policy_agents = {name: PolicyAgent(self.api, node.ns, name, spec.cni.bridge, self._host_veth)
+                                  for name, node in self.nodes.items()}
 
     # -- the underlay ----------------------------------------------------------
     def _build_underlay(self) -> None:
@@ -104,7 +112,7 @@ class Cluster:
                                   f"{fmt_ip(subnet.gateway)}\tgateway\n")
         flannel = None
         mtu = eth0.mtu
-        if spec.cni.plugin == "flannel":
+        if spec.cni.flannel:
             flannel = Flanneld(ns, spec.cni, spec.pod_cidr, Lease(node_spec.name, node_spec.ip, node_spec.pod_cidr, None), eth0)
             flannel.start()
             mtu = flannel.mtu
@@ -169,6 +177,9 @@ class Cluster:
         for proxy in self.kube_proxies.values():
             if proxy.due(now):
                 proxy.sync()
+        for agent in self.policy_agents.values():  # after kube-proxy: its jumps go first
+            if agent.due(now):
+                agent.sync()
 
     # -- pods ------------------------------------------------------------------
     def _on_pod(self, event: Event) -> None:
@@ -200,6 +211,13 @@ class Cluster:
         containers = (pod.get("spec") or {}).get("containers") or [{}]
         return containers[0].get("name", "")
 
+    def _host_veth(self, key: str) -> str | None:
+        """The node end of a pod's eth0 (what the policy agent names its chains after)."""
+        ns = self.pod_ns.get(key)
+        eth0 = ns.dev("eth0") if ns is not None else None
+        peer = getattr(eth0, "peer", None)
+        return peer.name if peer is not None else None
+
     def pod_namespace(self, key: str) -> NetNS | None:
         return self.pod_ns.get(key)
 
@@ -217,6 +235,23 @@ class Cluster:
         merged.update({k: v for k, v in obj.items() if k != "status"})
         merged["metadata"] = {**existing["metadata"], **meta}
         return self.api.update(merged), "configured"
+
+
+def _name_label(ns: dict, old: dict | None) -> None:
+    """The API server (1.21+) labels every namespace kubernetes.io/metadata.name=<name>, the
+    label NetworkPolicy namespaceSelectors use to pick one namespace by name."""
+    meta = ns.setdefault("metadata", {})
+    labels = meta.get("labels") or {}
+    meta["labels"] = {**labels, "kubernetes.io/metadata.name": meta.get("name", "")}
+
+
+def _default_policy_types(np: dict, old: dict | None) -> None:
+    """The API server stores policyTypes defaulted (Ingress; Egress too when egress rules exist)."""
+    from netlab.k8s.policy import policy_types
+
+    spec = np.get("spec")
+    if isinstance(spec, dict) and not spec.get("policyTypes"):
+        spec["policyTypes"] = [t.capitalize() for t in policy_types(spec)]
 
 
 def _hostname(node_name: str) -> str:

@@ -166,6 +166,13 @@ def namespace_row(ns: dict, now: float, wide: bool, all_ns: bool) -> list[str]:
     return [ns["metadata"]["name"], ns.get("status", {}).get("phase", "Active"), age(ns, now)]
 
 
+def networkpolicy_row(np: dict, now: float, wide: bool, all_ns: bool) -> list[str]:
+    from netlab.k8s.policy import selector_text
+
+    return _ns_first([np["metadata"]["name"], selector_text((np.get("spec") or {}).get("podSelector")),
+                      age(np, now)], np, all_ns)
+
+
 def generic_row(obj: dict, now: float, wide: bool, all_ns: bool) -> list[str]:
     return _ns_first([obj["metadata"]["name"], age(obj, now)], obj, all_ns)
 
@@ -217,9 +224,11 @@ HEADERS = {
     "ConfigMap": (["NAME", "DATA", "AGE"], []),
     "Secret": (["NAME", "TYPE", "DATA", "AGE"], []),
     "ReplicaSet": (["NAME", "DESIRED", "CURRENT", "READY", "AGE"], ["CONTAINERS", "IMAGES", "SELECTOR"]),
+    "NetworkPolicy": (["NAME", "POD-SELECTOR", "AGE"], []),
 }
 ROWS = {"Service": service_row, "Endpoints": endpoints_row, "EndpointSlice": slice_row, "ConfigMap": configmap_row,
-        "Secret": secret_row, "ReplicaSet": replicaset_row, "Namespace": namespace_row}
+        "Secret": secret_row, "ReplicaSet": replicaset_row, "Namespace": namespace_row,
+        "NetworkPolicy": networkpolicy_row}
 
 
 def rfc3339(seconds: float) -> str:
