@@ -3,6 +3,8 @@ and the servers pods run (nginx, serve_hostname, and a default that answers with
 pod's name on every declared port)."""
 from __future__ import annotations
 
+import zlib
+
 from dataclasses import dataclass, field
 
 NGINX_VERSION = "1.27.3"
@@ -103,7 +105,7 @@ def nginx_app(ns, docroot: str = "/usr/share/nginx/html"):
         headers = _nginx_headers(ctype, content)
         headers["Last-Modified"] = HTTP_DATE
         headers["Connection"] = "keep-alive"
-        headers["ETag"] = f'"{abs(hash(content)) % 0xFFFFFFFF:08x}-{len(content):x}"'
+        headers["ETag"] = f'"{zlib.crc32(content.encode()):08x}-{len(content):x}"'  # not hash(): randomised per process
         headers["Accept-Ranges"] = "bytes"
         if request.method == "HEAD":
             return HttpResponse(200, headers, "")
