@@ -239,8 +239,8 @@ def _http_serve(lab, port: int) -> int:
     except OSError as err:
         print(f"netlab http serve: cannot listen on 127.0.0.1:{port}: {err.strerror}", file=sys.stderr)
         return 1
+    signal.signal(signal.SIGTERM, lambda *_: server.stop())  # before the line a caller waits for
     print(server.describe(), flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: server.stop())
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -42,6 +42,9 @@ class Lab:
         from netlab.apps.runtime import AppRuntime
 
         self.cluster = Cluster(self.world, spec, AppRuntime())
+        from netlab.k8s.ingress_addon import install as install_ingress
+
+        install_ingress(self.cluster, spec.ingress)  # before the manifests: they may use its IngressClass
         for doc in spec.manifests:
             problem = validate_manifest(doc.data)
             if problem is not None:

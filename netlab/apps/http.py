@@ -3,6 +3,8 @@ and the servers pods run (nginx, serve_hostname, and a default that answers with
 pod's name on every declared port)."""
 from __future__ import annotations
 
+import zlib
+
 from dataclasses import dataclass, field
 
 NGINX_VERSION = "1.27.3"
@@ -30,7 +32,7 @@ Commercial support is available at
 </body>
 </html>
 """
-REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently", 302: "Found", 304: "Not Modified",
+REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently", 302: "Found", 304: "Not Modified", 307: "Temporary Redirect", 308: "Permanent Redirect",
            400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Not Allowed", 500: "Internal Server Error",
            502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
 HTTP_DATE = "Sun, 22 Nov 2026 05:00:00 GMT"
@@ -103,7 +105,7 @@ def nginx_app(ns, docroot: str = "/usr/share/nginx/html"):
         headers = _nginx_headers(ctype, content)
         headers["Last-Modified"] = HTTP_DATE
         headers["Connection"] = "keep-alive"
-        headers["ETag"] = f'"{abs(hash(content)) % 0xFFFFFFFF:08x}-{len(content):x}"'
+        headers["ETag"] = f'"{zlib.crc32(content.encode()):08x}-{len(content):x}"'  # not hash(): randomised per process
         headers["Accept-Ranges"] = "bytes"
         if request.method == "HEAD":
             return HttpResponse(200, headers, "")

@@ -25,12 +25,13 @@ class Outcome:
         return fmt_ip(self.reply.src) if self.reply is not None else ""
 
 
-_ping_ids = {}
-
-
 def _next_id(ns: NetNS) -> int:
-    _ping_ids[ns.name] = _ping_ids.get(ns.name, 0x1a2b) % 0xFFFF + 1
-    return _ping_ids[ns.name]
+    """The next ICMP echo identifier of this namespace. Kept on the namespace, not in a
+    module-level table: a table shared by every lab in the process made a replayed lab
+    (a save being loaded) pick different identifiers from the lab it copies."""
+    ident = getattr(ns, "_ping_ident", 0x1a2b) % 0xFFFF + 1
+    ns._ping_ident = ident
+    return ident
 
 
 def ping_once(ns: NetNS, dst: int, *, seq: int = 1, size: int = 56, ttl: int = 64, ident: int | None = None,

@@ -5,11 +5,15 @@ behave:
 - `nginx` serves /usr/share/nginx/html on port 80 — whatever containerPort says, as the
   real image does (a wrong targetPort is a classic mistake worth being able to make);
 - `serve_hostname` / `serve-hostname` answers with the pod name on 9376;
+- `echoserver` (registry.k8s.io/echoserver:1.10) echoes the request it saw on 8080 (8443 TLS);
+- `registry.k8s.io/ingress-nginx/controller` runs the ingress-nginx controller (apps/ingress);
 - any other image answers with the pod name on each declared TCP port.
 """
 from __future__ import annotations
 
-from netlab.apps.http import NGINX_WELCOME, nginx_app, text_app
+from netlab.apps.http import NGINX_WELCOME, TlsServer, nginx_app, text_app
+from netlab.apps.ingress.controller import is_controller_image
+from netlab.apps.ingress.echo import ECHO_PORT, ECHO_TLS_PORT, echoserver_app
 from netlab.net.netns import NetNS
 from netlab.net.tcp import Listener
 
@@ -32,7 +36,7 @@ def container_listeners(pod: dict, ns: NetNS) -> list[Listener]:
 
     for c in pod.get("spec", {}).get("containers", []):
         base = image_base(str(c.get("image", "")))
-        if base == "coredns":
+        if base == "coredns" or is_controller_image(str(c.get("image", ""))):
             continue  # started by AppRuntime with its cluster
         ports = [int(p["containerPort"]) for p in c.get("ports", []) or []
                  if str(p.get("protocol", "TCP")).upper() == "TCP" and "containerPort" in p]
@@ -40,6 +44,10 @@ def container_listeners(pod: dict, ns: NetNS) -> list[Listener]:
             ns.files.setdefault("/usr/share/nginx/html/index.html", NGINX_WELCOME)
             ns.files.setdefault("/usr/share/nginx/html/50x.html", "<h1>An error occurred.</h1>\n")
             listen(80, nginx_app(ns), "nginx")
+        elif base == "echoserver":
+            hostname = (pod.get("spec") or {}).get("hostname") or name
+            listen(ECHO_PORT, echoserver_app(hostname), "nginx")
+            listen(ECHO_TLS_PORT, TlsServer(echoserver_app(hostname, ECHO_TLS_PORT, "https"), hostname), "nginx")
         elif base in ("serve_hostname", "serve-hostname", "serve_hostname-amd64"):
             listen(9376, text_app(lambda: name), "serve_hostname")
         else:
@@ -80,6 +88,10 @@ class AppRuntime:
     def start_pod(self, cluster, pod: dict, ns: NetNS) -> list:
         handles = container_listeners(pod, ns)
         for c in pod.get("spec", {}).get("containers", []):
+            if is_controller_image(str(c.get("image", ""))):
+                from netlab.apps.ingress.controller import ControllerPod
+
+                handles.append(ControllerPod(cluster, pod, ns))
             if image_base(c.get("image", "")) == "coredns":
                 from netlab.apps.dns.coredns import CoreDns
                 from netlab.apps.http import text_app

@@ -14,7 +14,9 @@ def add_parsers(sub) -> None:
     ck.add_argument("--save", required=True, help="save file to grade")
 
 
-def run(args, out=sys.stdout.write, err=lambda s: print(s, file=sys.stderr, end="")) -> int:
+def run(args, out=None, err=None) -> int:
+    out = out or sys.stdout.write
+    err = err or (lambda s: print(s, file=sys.stderr, end=""))
     if args.cmd == "levels":
         return _lint(args.files, out) if args.action == "lint" else _list(out)
     if args.cmd == "check":
@@ -60,15 +62,18 @@ def _lint(files: list[str], out) -> int:
 def _check(level_id: str, save_path: str, out, err) -> int:
     from netlab.levels import load_level
     from netlab.save import SaveError, load
+    from netlab.save.format import decode, read
 
     level = load_level(level_id)
     try:
+        header, body = decode(read(save_path), save_path)
+        saved_level = header.get("level") or ""
+        if saved_level != level.id and (saved_level or body.get("lab_text") != level.spec.lab_text):
+            raise SaveError(f"{save_path} is a save of {('level ' + saved_level) if saved_level else 'another lab'}, "
+                            f"not of level {level.id}")
         lab, run = load(save_path, level=level)
     except SaveError as e:
         err(f"netlab check: {e}\n")
-        return 2
-    if run.setup.lab_text != level.spec.lab_text and run.level is None:
-        err(f"netlab check: {save_path} is not a save of level {level.id}\n")
         return 2
     results = run.check()
     for r in results:
@@ -78,3 +83,34 @@ def _check(level_id: str, save_path: str, out, err) -> int:
     out(f"{'solved' if solved else 'not solved'}: {score.changes} changes (par {score.par}), "
         f"{score.hints_used} hints\n")
     return 0 if solved else 1
+
+
+def open_for_saving(lab_path: str | None, save_path: str | None):
+    """(lab, run) for `netlab exec`/`netlab run`: from a save (`--save`), else a lab file
+    or the default lab, as a sandbox run so `--save-to` can write it."""
+    from netlab.levels.run import start_sandbox
+
+    if save_path and lab_path:
+        raise SystemExit("netlab: give --lab or --save, not both")
+    if save_path:
+        from netlab.save import SaveError, load
+
+        try:
+            return load(save_path)
+        except SaveError as err:
+            print(f"netlab: {err}", file=sys.stderr)
+            raise SystemExit(2) from None
+    return start_sandbox(lab_path)
+
+
+def save_if_asked(lab, run, save_to: str | None, code: int) -> int:
+    """Write `--save-to` (if given) and pass the command's exit code on."""
+    if save_to:
+        from netlab.save import SaveError, save
+
+        try:
+            save(save_to, lab, run)
+        except SaveError as err:
+            print(f"netlab: {err}", file=sys.stderr)
+            return 2
+    return code

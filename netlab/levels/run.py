@@ -136,12 +136,14 @@ class LevelRun:
     """
 
     def __init__(self, lab: Lab, level: Level | None, setup: Setup, *, hints_used: int = 0,
-                 seconds: float = 0.0, advances: list[tuple[int, float]] | None = None) -> None:
+                 seconds: float = 0.0, advances: list[tuple[int, float]] | None = None,
+                 edits: list[tuple[int, str | None]] | None = None) -> None:
         self.lab = lab
         self.level = level
         self.setup = setup
         self.hints_used = hints_used
         self.advances: list[tuple[int, float]] = advances or []  # (len(history) at the time, seconds)
+        self.edits: list[tuple[int, str | None]] = edits or []  # (history index, text the editor returned)
         self._seconds_before = seconds
         self._started = time.monotonic()
         self.last_results: list[ObjectiveResult] = []
@@ -150,12 +152,30 @@ class LevelRun:
     # -- playing ---------------------------------------------------------------
     def sh(self, line: str) -> Result:
         """Run one line in the learner's session (context stack and history kept).
-        A forbidden line is refused without running and is not recorded."""
+        A forbidden line is refused without running and is not recorded.
+
+        What an external editor (`session.external_editor`, the TUI's YAML editor for
+        `kubectl edit`) returns during the line is recorded too, so a save replays it."""
         if self.level is not None and self.level.spec.forbid:
             pattern = forbidden(line, self.level.spec.forbid)
             if pattern is not None:
                 return Result(f"netlab: not in this level: `{pattern}` is forbidden\n", 1)
-        return self.lab.session.run(line)
+        session = self.lab.session
+        editor = getattr(session, "external_editor", None)
+        if editor is None:
+            return session.run(line)
+        index = len(session.history)
+
+        def recording(text: str) -> str | None:
+            result = editor(text)
+            self.edits.append((index, result))
+            return result
+
+        session.external_editor = recording
+        try:
+            return session.run(line)
+        finally:
+            session.external_editor = editor
 
     def advance(self, seconds: float) -> None:
         """Let simulated time pass (neighbour entries age, kube-proxy resyncs); recorded

@@ -167,6 +167,26 @@ class NetNS:
             self._addr_routes(dev, a)
         return a
 
+    def host_addrs_sync(self, dev: Device, wanted: set[int]) -> None:
+        """Make `dev`'s /32 addresses exactly `wanted` (kube-proxy's ipvs mode: one per
+        ClusterIP on kube-ipvs0), in one pass: addr_add/addr_del per address scan the
+        device's whole list, which is quadratic over 20,000 Service addresses. A /32 is never
+        secondary (only an identical address shares its prefix), so the result is what
+        addr_add/addr_del one by one would leave."""
+        have = {a.ip for a in dev.addrs if a.plen == 32}
+        gone = have - wanted
+        if gone:
+            dev.addrs[:] = [a for a in dev.addrs if not (a.plen == 32 and a.ip in gone)]
+            for route in list(self.fib.all_routes()):  # _drop_addr_routes, for all of them at once
+                if route.dev is dev and route.src in gone:
+                    self.fib.remove(route)
+        for ip in sorted(wanted - have):
+            a = IfAddr(ip, 32, None, SCOPE_UNIVERSE, None, 0, False, False)
+            dev.addrs.append(a)
+            self._local_route(dev, a)
+            if dev.admin_up:
+                self._addr_routes(dev, a)
+
     def addr_del(self, dev: Device, ip: int, plen: int | None) -> IfAddr:
         for a in dev.addrs:
             if a.ip == ip and (plen is None or a.plen == plen):

@@ -46,6 +46,35 @@ class Connection:
     state: str = "SYN_RECV"
 
 
+class Deferred:
+    """An app's promise to answer later. A proxy cannot open its upstream connection
+    synchronously while the dataplane is delivering the client's request (the segments
+    would have to be processed inside the delivery of another), so it returns a Deferred,
+    sends its upstream SYN as an ordinary packet, and calls `resolve` when the upstream's
+    answer arrives; the listener then sends the response on the client's connection."""
+
+    def __init__(self) -> None:
+        self._send: Callable[[Any, Trace | None], None] | None = None
+        self._early: tuple[Any, Trace | None] | None = None
+        self.done = False
+
+    def bind(self, send: Callable[[Any, Trace | None], None]) -> None:
+        self._send = send
+        if self._early is not None:
+            send(*self._early)
+
+    def resolve(self, response: Any, trace: Trace | None = None) -> None:
+        """Answer the client (once); `trace` is the event that produced the answer, so the
+        response's trace carries its time."""
+        if self.done:
+            return
+        self.done = True
+        if self._send is None:
+            self._early = (response, trace)
+        else:
+            self._send(response, trace)
+
+
 class Listener:
     """A listening socket: answers SYN with SYN-ACK, runs `app` on the request, closes."""
 
@@ -96,6 +125,9 @@ class Listener:
             self.requests += 1
             trace.end(DELIVERED, f"request delivered to {self.socket.owner}", ns.name, dev.name)
             response = self.app(tcp.payload, conn)
+            if isinstance(response, Deferred):
+                response.bind(lambda resp, later: self._send(conn, TH_PUSH | TH_ACK, resp, later or trace, "response"))
+                return
             self._send(conn, TH_PUSH | TH_ACK, response, trace, "response")
             return
         if tcp.flags & TH_FIN:
@@ -105,6 +137,111 @@ class Listener:
             return
         conn.state = "ESTABLISHED"
         trace.end(DELIVERED, "ACK: connection established", ns.name, dev.name)
+
+
+class ClientConnection:
+    """connect() driven by the segments as they arrive, for apps that open connections while
+    the dataplane runs (a proxy to its upstream, as nginx's proxy_pass does): SYN, then ACK
+    and the request when the SYN-ACK comes, FIN once the response is read. `on_done(kind,
+    response, trace)` is called once with kind "ok", "refused", "reset", "unreachable" or
+    "timeout" ("timeout": the dataplane went idle twice with no answer — a dropped SYN)."""
+
+    def __init__(self, ns: NetNS, dst: int, dport: int, request: Any, on_done: Callable[[str, Any, Trace | None], None],
+                 *, owner: str = "client", parent: Trace | None = None) -> None:
+        self.ns, self.dst, self.dport, self.request, self.on_done = ns, dst, dport, request, on_done
+        self.owner = owner
+        self.parent = parent
+        self.sport = ns.ephemeral_port(IPPROTO_TCP)
+        self.seq, self.ack, self.local = 1000, 0, 0
+        self.state = "SYN_SENT"
+        self.done = False
+        self.patience = 2
+        self.socket = Socket(IPPROTO_TCP, -self.sport, on_data=self._segment, on_error=self._error, owner=owner)
+
+    @property
+    def local_port(self) -> int:
+        return self.sport
+
+    def start(self) -> None:
+        ns = self.ns
+        try:
+            self.local = ns.route_output(self.dst).src
+        except Exception:
+            self.local = 0
+        ns.sockets[(IPPROTO_TCP, -self.sport)] = self.socket
+        err = self._send(TH_SYN, None, "SYN", self.parent)
+        if err is not None:
+            self._finish("unreachable", None, None)
+            return
+        ns.world.when_idle(self._idle)
+
+    def _send(self, flags: int, payload: Any, label: str, parent: Trace | None) -> str | None:
+        ns = self.ns
+        n = payload_len(payload)
+        pkt = IPv4(self.local, self.dst, IPPROTO_TCP, TCP(self.sport, self.dport, flags, self.seq, self.ack, payload, n),
+                   id=ns.next_ip_id())
+        self.seq += n + (1 if flags & (TH_SYN | TH_FIN) else 0)
+        trace = ns.world.new_trace(f"{fmt_ip(self.local)}:{self.sport} > {fmt_ip(self.dst)}:{self.dport} TCP {label}",
+                                   ns.name, pkt, label)
+        if parent is not None:
+            trace.t = parent.t
+        return ns.ip_local_out(pkt, trace)
+
+    def _segment(self, ns: NetNS, pkt: IPv4, dev, trace: Trace) -> None:
+        tcp: TCP = pkt.l4
+        where = dev.name if dev is not None else None
+        if pkt.src != self.dst or tcp.sport != self.dport:
+            trace.end(DROPPED, f"TCP from {fmt_ip(pkt.src)}:{tcp.sport} matches no connection of {self.owner}", ns.name, where)
+            return
+        if tcp.flags & TH_RST:
+            trace.end(DELIVERED, f"RST: {self.owner}'s connection {'refused' if self.state == 'SYN_SENT' else 'reset'}",
+                      ns.name, where)
+            self._close()
+            self._finish("refused" if self.state == "SYN_SENT" else "reset", None, trace)
+            return
+        if self.state == "SYN_SENT" and tcp.flags & TH_SYN and tcp.flags & TH_ACK:
+            self.ack = tcp.seq + 1
+            self.state = "ESTABLISHED"
+            trace.end(DELIVERED, f"SYN-ACK: {self.owner} connected to {fmt_ip(self.dst)}:{self.dport}", ns.name, where)
+            self._send(TH_ACK, None, "ACK", trace)
+            self._send(TH_PUSH | TH_ACK, self.request, "request", trace)
+            return
+        self.ack = tcp.seq + tcp.payload_len + (1 if tcp.flags & TH_FIN else 0)
+        if tcp.payload_len and self.state == "ESTABLISHED":
+            self.state = "FIN_WAIT"
+            trace.end(DELIVERED, f"response delivered to {self.owner}", ns.name, where)
+            self._send(TH_FIN | TH_ACK, None, "FIN", trace)
+            self._finish("ok", tcp.payload, trace)
+            return
+        trace.end(DELIVERED, f"TCP [{tcp.flag_text()}] delivered to {self.owner}", ns.name, where)
+        if tcp.flags & TH_FIN:
+            self._close()
+
+    def _error(self, ns: NetNS, icmp_pkt: IPv4, trace: Trace) -> None:
+        self._close()
+        self._finish("unreachable", None, trace)
+
+    def _idle(self) -> None:
+        if self.done:
+            if self.state != "CLOSED":
+                self._close()
+            return
+        self.patience -= 1
+        if self.patience > 0:  # let a neighbour give up first: its ICMP error says more than a timeout
+            self.ns.world.when_idle(self._idle)
+            return
+        self._close()
+        self._finish("timeout", None, None)
+
+    def _close(self) -> None:
+        self.state = "CLOSED"
+        if self.ns.sockets.get((IPPROTO_TCP, -self.sport)) is self.socket:
+            del self.ns.sockets[(IPPROTO_TCP, -self.sport)]
+
+    def _finish(self, kind: str, response: Any, trace: Trace | None) -> None:
+        if not self.done:
+            self.done = True
+            self.on_done(kind, response, trace)
 
 
 @dataclass

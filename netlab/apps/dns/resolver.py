@@ -99,9 +99,6 @@ class Answer:
         return out
 
 
-_ids = {}
-
-
 def query(ns, server: str, qname: str, qtype: str = "A", *, timeout: float = 5.0) -> Answer:
     """One query to one server, as a UDP packet from an ephemeral port."""
     world = ns.world

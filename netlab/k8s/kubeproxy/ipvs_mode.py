@@ -43,6 +43,7 @@ class IpvsMode:
         self.scheduler = scheduler or "rr"
         self.ipvs = Ipvs.of(ns)
         self.owned: set[tuple] = set()  # the virtual services this proxier made
+        self._parsed: dict[tuple[str, str], tuple] = {}  # (set, entry text) -> parsed elements
         ns.sysctl.update({"net.ipv4.vs.conntrack": "1", "net.ipv4.conf.all.arp_ignore": "1",
                           "net.ipv4.conf.all.arp_announce": "2", "net.ipv4.vs.expire_nodest_conn": "1"})
         dev = ns.dev(DUMMY)
@@ -89,19 +90,28 @@ class IpvsMode:
         self._sync_addresses(wanted_vips)
         self._sync_services(wanted)
         for name, want in members.items():
-            s = ipsets.get(ns, name)
-            s.flush()
-            for text in sorted(want):
-                s.add(text)
+            self._sync_set(ipsets.get(ns, name), want)
         self._sync_iptables(members)
 
+    def _sync_set(self, s, want: set[str]) -> None:
+        """Add what is missing and delete what is extra (hand edits included), instead of
+        flushing and refilling 20,000 entries; entries are parsed once and remembered."""
+        parsed = self._parsed
+        wanted = {}
+        for text in want:
+            elems = parsed.get((s.name, text))
+            if elems is None:
+                elems = parsed[(s.name, text)] = tuple(s.parse(text))
+            for e in elems:
+                wanted[e] = text
+        members = s.members
+        for e in [e for e in members if e not in wanted]:
+            s.delete(s.format(e))
+        for e in sorted(e for e in wanted if e not in members):
+            s.add(wanted[e])
+
     def _sync_addresses(self, wanted: set[int]) -> None:
-        ns, dev = self.ns, self.dummy
-        have = {a.ip for a in dev.addrs}
-        for ip in sorted(wanted - have):
-            ns.addr_add(dev, ip, 32)
-        for ip in sorted(have - wanted):
-            ns.addr_del(dev, ip, 32)
+        self.ns.host_addrs_sync(self.dummy, wanted)
 
     def _sync_services(self, wanted: dict[tuple, tuple[ServicePort, list]]) -> None:
         vs = self.ipvs
