@@ -69,6 +69,18 @@ class KubeProxySpec:
 
 
 @dataclass(frozen=True)
+class IngressSpec:
+    """`spec.ingress`: the ingress-nginx add-on and how it is exposed."""
+
+    controller: str = "nginx"
+    service: str = "NodePort"  # the ingress-nginx-controller Service's type: NodePort or LoadBalancer
+    http_node_port: int | None = None
+    https_node_port: int | None = None
+    replicas: int = 1
+    default_class: bool = False  # annotate the nginx IngressClass as the cluster's default
+
+
+@dataclass(frozen=True)
 class LabSpec:
     name: str
     source: str
@@ -83,12 +95,13 @@ class LabSpec:
     seed: int = 0
     workstation: str = ""
     dns_replicas: int = 2
+    ingress: IngressSpec | None = None
     manifests: tuple[Doc, ...] = field(default=(), compare=False)
 
 
 NODE_KEYS = {"name", "ip", "podCIDR", "labels"}
 SPEC_KEYS = {"clusterDomain", "podCIDR", "serviceCIDR", "clusterDNS", "cni", "kubeProxy", "underlay", "nodes",
-             "seed", "workstation", "dns"}
+             "seed", "workstation", "dns", "ingress"}
 CNI_KEYS = {"plugin", "backend", "bridge", "vni", "port", "flannelVersion"}
 KUBE_PROXY_KEYS = {"mode", "paused", "style", "scheduler"}
 UNDERLAY_KEYS = {"name", "cidr", "gateway"}
@@ -262,6 +275,7 @@ def parse_lab(doc: Doc, manifests: tuple[Doc, ...] = ()) -> LabSpec:
     dns_replicas = dns_raw.get("replicas", 2)
     if not isinstance(dns_replicas, int) or dns_replicas < 0:
         raise doc.error("spec.dns.replicas", "must be a whole number of CoreDNS pods (0: no cluster DNS)")
+    ingress = _ingress(doc, spec.get("ingress")) if "ingress" in spec else None
     for m in manifests:
         if not isinstance(m.data, dict) or "kind" not in m.data:
             raise m.error("kind", "a manifest must be a mapping with `kind`")
@@ -270,5 +284,25 @@ def parse_lab(doc: Doc, manifests: tuple[Doc, ...] = ()) -> LabSpec:
         cluster_domain=str(spec.get("clusterDomain", "cluster.local")),
         pod_cidr=pod_cidr, service_cidr=service_cidr, cluster_dns=cluster_dns,
         cni=cni, kube_proxy=kube_proxy, subnets=tuple(subnets), nodes=tuple(nodes),
-        seed=int(spec.get("seed", 0)), workstation=workstation, dns_replicas=dns_replicas, manifests=manifests,
+        seed=int(spec.get("seed", 0)), workstation=workstation, dns_replicas=dns_replicas, ingress=ingress, manifests=manifests,
     )
+
+
+def _ingress(doc: Doc, raw) -> IngressSpec:
+    """`ingress: {controller: nginx, service: NodePort, nodePorts: {http: 30799, https: 31522}}`."""
+    raw = _mapping(doc, "spec.ingress", raw)
+    _check_keys(doc, "spec.ingress", raw, {"controller", "service", "nodePorts", "replicas", "defaultClass"})
+    controller = _choice(doc, "spec.ingress.controller", raw.get("controller", "nginx"), ("nginx",))
+    service = _choice(doc, "spec.ingress.service", raw.get("service", "NodePort"), ("NodePort", "LoadBalancer"))
+    ports = _mapping(doc, "spec.ingress.nodePorts", raw.get("nodePorts"))
+    _check_keys(doc, "spec.ingress.nodePorts", ports, {"http", "https"})
+    pinned = {}
+    for name in ("http", "https"):
+        value = ports.get(name)
+        if value is not None and (not isinstance(value, int) or not 30000 <= value <= 32767):
+            raise doc.error(f"spec.ingress.nodePorts.{name}", "must be a port in the NodePort range 30000-32767")
+        pinned[name] = value
+    replicas = raw.get("replicas", 1)
+    if not isinstance(replicas, int) or replicas < 1:
+        raise doc.error("spec.ingress.replicas", "must be a whole number of controller pods (at least 1)")
+    return IngressSpec(controller, service, pinned["http"], pinned["https"], replicas, bool(raw.get("defaultClass", False)))

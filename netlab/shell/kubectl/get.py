@@ -226,7 +226,11 @@ HEADERS = {
     "ReplicaSet": (["NAME", "DESIRED", "CURRENT", "READY", "AGE"], ["CONTAINERS", "IMAGES", "SELECTOR"]),
     "NetworkPolicy": (["NAME", "POD-SELECTOR", "AGE"], []),
 }
-ROWS = {"Service": service_row, "Endpoints": endpoints_row, "EndpointSlice": slice_row, "ConfigMap": configmap_row,
+from netlab.shell.kubectl.ingress_rows import (INGRESS_HEADERS, INGRESSCLASS_HEADERS,  # noqa: E402
+                                               ingress_row, ingressclass_row)
+
+HEADERS.update({"Ingress": INGRESS_HEADERS, "IngressClass": INGRESSCLASS_HEADERS})
+ROWS = {"Ingress": ingress_row, "IngressClass": ingressclass_row, "Service": service_row, "Endpoints": endpoints_row, "EndpointSlice": slice_row, "ConfigMap": configmap_row,
         "Secret": secret_row, "ReplicaSet": replicaset_row, "Namespace": namespace_row,
         "NetworkPolicy": networkpolicy_row}
 
