@@ -11,6 +11,8 @@ things by what is stable:
     ${node:REF}     the node the pod runs on
     ${veth:REF}     the host end of the pod's veth
     ${mac:NODE/DEV}  a device's MAC address (a node's flannel.1, say)
+    ${chain:NODE/svc/NAME[.NS]}    kube-proxy's KUBE-SVC-... chain for a Service on NODE
+    ${chain:NODE/sep/NAME[.NS]#N}  the N-th KUBE-SEP-... chain that KUBE-SVC chain jumps to
     ${svc:NAME[.NS]}       a Service's ClusterIP
     ${nodeport:NAME[.NS]}  its first port's nodePort
 
@@ -115,6 +117,37 @@ def _veth(lab, ref: str) -> str:
     return peer.name
 
 
+def _chain(lab, arg: str) -> str:
+    """kube-proxy's chains are named by a hash; find them in the node's nat table the way a
+    learner would, by the Service's comment in KUBE-SERVICES."""
+    import re as _re
+
+    node, _, rest = arg.partition("/")
+    what, _, name = rest.partition("/")
+    index = 0
+    if "#" in name:
+        name, _, n = name.partition("#")
+        index = int(n) if n.isdigit() else 0
+    svc, _, namespace = name.partition(".")
+    text = lab.sh("iptables-save -t nat", on=node).output
+    svc_chain = None
+    for line in text.splitlines():
+        if line.startswith("-A KUBE-SERVICES") and f'"{namespace or "default"}/{svc}' in line:
+            m = _re.search(r"-j (KUBE-SVC-\w+)", line)
+            if m:
+                svc_chain = m.group(1)
+                break
+    if svc_chain is None:
+        raise RefError(f"no KUBE-SVC chain for {name} on {node}")
+    if what == "svc":
+        return svc_chain
+    seps = [m.group(1) for line in text.splitlines() if line.startswith(f"-A {svc_chain} ")
+            for m in [_re.search(r"-j (KUBE-SEP-\w+)", line)] if m]
+    if index >= len(seps):
+        raise RefError(f"{svc_chain} on {node} has {len(seps)} endpoint chains, not #{index}")
+    return seps[index]
+
+
 def expand(lab, text: str) -> str:
     """Replace every ${kind:arg} in a line; RefError names the first that resolves to nothing."""
     def one(m: re.Match) -> str:
@@ -134,6 +167,8 @@ def expand(lab, text: str) -> str:
             if device is None:
                 raise RefError(f"no device {dev} on {node}")
             return device.mac
+        if kind == "chain":
+            return _chain(lab, arg)
         if kind == "svc":
             return _service(lab, arg)["spec"]["clusterIP"]
         if kind == "nodeport":
