@@ -14,13 +14,14 @@ from netlab.k8s.kubeproxy.model import service_ports
 from netlab.net import netfilter as nf
 from netlab.net.netns import NetNS
 
-SYNC_PERIOD = 30.0
+SYNC_PERIOD = 30.0  # --iptables-sync-period: a full sync at least this often (simulated seconds)
 
 
 def _same_rules(chain, rules) -> bool:
     if chain is None or len(chain.rules) != len(rules):
         return False
-    return all(a is b for a, b in zip(chain.rules, rules))  # --iptables-sync-period
+    return all(a is b for a, b in zip(chain.rules, rules))
+PARTIAL_LIMIT = 64  # changed Services above which a sync rebuilds everything
 SERVICE_CHAIN_PREFIXES = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-SEP-", "KUBE-FW-", "KUBE-EXT-", "KUBE-XLB-")
 
 
@@ -41,6 +42,8 @@ class KubeProxy:
         self._port_cache: dict = {}  # (ns, name) -> (resourceVersions, ServicePorts)
         self._rule_cache: dict = {}  # ServicePort.key() -> its RuleSet fragment
         self._rule_cache_for: tuple = ()
+        self._dirty_services: set[tuple[str, str]] = set()
+        self._state = None  # what the last full sync wrote (partial.SyncState), iptables mode
         self.netfilter = nf.load(ns)
         ns.sysctl["net.ipv4.conf.all.route_localnet"] = "1"
         self.ipvs = None
@@ -51,6 +54,8 @@ class KubeProxy:
         api.watch({"Service", "Endpoints"}, self._changed)
 
     def _changed(self, event: Event) -> None:
+        meta = event.obj.get("metadata", {})
+        self._dirty_services.add((meta.get("namespace", "default"), meta.get("name", "")))
         self.dirty = True
 
     # -- syncing ---------------------------------------------------------------
@@ -67,12 +72,26 @@ class KubeProxy:
             return self._sync()
 
     def _sync(self) -> RuleSet | None:
-        ports = service_ports(self.api, self.node, self._port_cache)
         if self.ipvs is not None:
-            self.ipvs.sync(ports, self.node)
+            self.ipvs.sync(service_ports(self.api, self.node, self._port_cache), self.node)
             self._synced()
             return None
         node_ip = self.node_ip()
+        params = {"node": self.node, "cluster_cidr": self.cluster_cidr, "style": self.style, "node_ip": node_ip}
+        periodic = self.last_sync is None or self.ns.world.clock - self.last_sync >= SYNC_PERIOD
+        services, self._dirty_services = self._dirty_services, set()
+        # Partial when a few Services changed since the last sync; a burst (a lab loading,
+        # a namespace deleted) is cheaper as one full rebuild, as upstream decides too.
+        if (self._state is not None and not periodic and self._state.params == params
+                and len(services) <= PARTIAL_LIMIT):
+            from netlab.k8s.kubeproxy.partial import partial_sync
+
+            if partial_sync(self._state, self.netfilter, self.api, services):
+                # The port and rule caches stay: their entries are checked by resourceVersion
+                # and content key, so the next full sync reuses what did not change.
+                self._synced()
+                return None
+        ports = service_ports(self.api, self.node, self._port_cache)
         if self._rule_cache_for != (self.style, node_ip, self.cluster_cidr):
             self._rule_cache_for = (self.style, node_ip, self.cluster_cidr)
             self._rule_cache.clear()
@@ -88,6 +107,9 @@ class KubeProxy:
             changed = {name: rules_ for name, rules_ in owned.items() if not _same_rules(current.get(name), rules_)}
             if changed or stale:
                 self.netfilter.replace_chains(table, changed, delete=stale)
+        from netlab.k8s.kubeproxy.partial import SyncState
+
+        self._state = SyncState.from_full(ports, rules, params)
         self._synced()
         return rules
 

@@ -38,6 +38,9 @@ class RuleSet:
     def add(self, table: str, chain: str, rule: nf.Rule) -> None:
         self.chain(table, chain).append(rule)
 
+    heads: dict = field(default_factory=dict)  # table -> chain -> rules before the services' rules
+    parts: list = field(default_factory=list)  # per service port (in `ports` order): its fragment
+
     def rule_count(self) -> int:
         return sum(len(r) for t in self.chains.values() for r in t.values())
 
@@ -100,6 +103,15 @@ def kubelet_rules(rs: RuleSet, style: str) -> None:
     rs.jumps["filter"] += [("INPUT", nf.Rule(target=_j("KUBE-FIREWALL"))), ("OUTPUT", nf.Rule(target=_j("KUBE-FIREWALL")))]
 
 
+def build_part(sp: ServicePort, *, node: str, cluster_cidr: str, style: str, node_ip: str | None) -> RuleSet:
+    """The rules one service port contributes: its own chains and its slice of the shared ones."""
+    part = RuleSet(chains={t: {} for t in TABLES})
+    if node_ip is None and _is_ip(node):
+        node_ip = node
+    (_legacy_service if style == "legacy" else _modern_service)(part, sp, node, cluster_cidr, node_ip)
+    return part
+
+
 def build(ports: list[ServicePort], *, node: str, cluster_cidr: str, style: str = "modern",
           node_ip: str | None = None, cache: dict | None = None) -> RuleSet:
     """The whole rule set for one node. `node` is the node name endpoints are compared with;
@@ -133,6 +145,8 @@ def build(ports: list[ServicePort], *, node: str, cluster_cidr: str, style: str 
         rs.add("nat", "KUBE-MARK-MASQ", nf.Rule(target=nf.MarkTarget(MASQ_MARK, MASQ_MARK)))  # --or-mark 0x4000
     if node_ip is None and _is_ip(node):
         node_ip = node
+    # Where each shared chain's per-service rules begin: the partial sync splices there.
+    rs.heads = {t: {name: len(rules) for name, rules in rs.chains[t].items()} for t in TABLES}
     fresh: dict[tuple, RuleSet] = {}
     for sp in ports:
         key = sp.key()
@@ -150,6 +164,7 @@ def build(ports: list[ServicePort], *, node: str, cluster_cidr: str, style: str 
     if cache is not None:
         cache.clear()
         cache.update(fresh)
+    rs.parts = [fresh[sp.key()] for sp in ports]
     rs.add("nat", "KUBE-SERVICES", nf.Rule(
         matches=[_c("kubernetes service nodeports; NOTE: this must be the last rule in this chain"),
                  nf.AddrType(dst_type="LOCAL")], target=_j("KUBE-NODEPORTS")))

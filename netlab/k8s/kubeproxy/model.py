@@ -106,11 +106,11 @@ def service_ports(api, node_name: str, cache: dict | None = None) -> list[Servic
             version = (svc["metadata"].get("resourceVersion"), ep_obj.get("metadata", {}).get("resourceVersion"))
             hit = cache.get((ns, name))
             if hit is None or hit[0] != version or version[0] is None:
-                hit = (version, _ports_of(svc, ep_obj))
+                hit = (version, ports_of(svc, ep_obj))
             seen[(ns, name)] = hit
             out += hit[1]
         else:
-            out += _ports_of(svc, ep_obj)
+            out += ports_of(svc, ep_obj)
     if cache is not None:
         cache.clear()
         cache.update(seen)
@@ -118,7 +118,7 @@ def service_ports(api, node_name: str, cache: dict | None = None) -> list[Servic
     return out
 
 
-def _ports_of(svc: dict, ep_obj: dict) -> list[ServicePort]:
+def ports_of(svc: dict, ep_obj: dict) -> list[ServicePort]:
     out: list[ServicePort] = []
     spec = svc.get("spec", {})
     if spec.get("type") == "ExternalName" or spec.get("clusterIP") in (None, "", "None"):

@@ -267,6 +267,23 @@ class TableOps:
             new[name].policy = policy
         self._commit(t, new, changed=changed, deleted=deleted)
 
+    def splice(self, table: str, chain: str, start: int, stop: int, rules: list[Rule]) -> None:
+        """Replace rules[start:stop] of one chain (what a program that owns a slice of a shared
+        chain rewrites — kube-proxy's partial sync). Only the new rules are checked, and the
+        reference counts change by the rules that leave and the ones that arrive."""
+        t = self.table(table)
+        c = self.chain(table, chain)
+        if not 0 <= start <= stop <= len(c.rules):
+            raise IptablesError("Index of insertion too big.")
+        for rule in rules:
+            self._check_rule(t, c, rule)
+        refs = _references(t)
+        _count(refs, c.rules[start:stop], -1)
+        _count(refs, rules, +1)
+        c.rules[start:stop] = rules
+        c.changed()
+        t.exists = True
+
     def _commit(self, t: Table, new: dict[str, Chain], *, changed: list[Chain] | None = None,
                 deleted: Iterable[str] = ()) -> None:
         """Validate, then swap in `new`. With `changed` given, only those chains' rules are

@@ -1,0 +1,125 @@
+"""kube-proxy's partial sync (iptables mode): after a full sync the agent remembers, per
+service port in KUBE-SERVICES order, the rules it contributed; a change to a few Services
+then rebuilds only their rules, replaces their own chains, and splices their slice of each
+shared chain (KUBE-SERVICES, KUBE-NODEPORTS, ...), so one change at 20,000 Services costs
+about what one Service costs. The result is identical to a full rebuild (a test compares).
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass, field
+
+from netlab.k8s.kubeproxy.iptables_rules import TABLES, RuleSet, build_part
+from netlab.k8s.kubeproxy.model import ServicePort, ports_of
+
+OWN_PREFIXES = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-SEP-", "KUBE-FW-", "KUBE-EXT-", "KUBE-XLB-")
+
+
+def sort_key(sp: ServicePort) -> str:
+    return sp.name_string + "/" + sp.protocol
+
+
+@dataclass
+class SyncState:
+    """What the last full sync wrote, kept so that later syncs can be partial."""
+
+    order: list[str]  # service-port sort keys, in KUBE-SERVICES order
+    parts: dict[str, RuleSet]
+    by_service: dict[tuple[str, str], list[str]]
+    counts: dict[str, dict[str, list[int]]]  # table -> shared chain -> rules per service port (aligned with order)
+    heads: dict[str, dict[str, int]]
+    lengths: dict[str, dict[str, int]]  # table -> shared chain -> length as we left it
+    params: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_full(cls, ports: list[ServicePort], rules: RuleSet, params: dict) -> "SyncState":
+        order = [sort_key(sp) for sp in ports]
+        parts = dict(zip(order, rules.parts))
+        by_service: dict[tuple[str, str], list[str]] = {}
+        for sp, key in zip(ports, order):
+            by_service.setdefault((sp.namespace, sp.name), []).append(key)
+        counts, lengths = {}, {}
+        for t in TABLES:
+            shared = [c for c in rules.chains[t] if not c.startswith(OWN_PREFIXES)]
+            counts[t] = {c: [len(parts[k].chains[t].get(c, ())) for k in order] for c in shared}
+            lengths[t] = {c: len(rules.chains[t][c]) for c in shared}
+        return cls(order, parts, by_service, counts, rules.heads, lengths, params)
+
+
+def partial_sync(state: SyncState, nf, api, services: set[tuple[str, str]]) -> bool:
+    """Apply the changes of `services`; False when a full sync is needed instead (a shared
+    chain is not as the agent left it — a hand edit — or a new shared chain would appear)."""
+    for t in TABLES:
+        for chain, length in state.lengths[t].items():
+            c = nf.table(t).chains.get(chain)
+            if c is None or len(c.rules) != length:
+                return False
+    p = state.params
+    for svc_id in sorted(services):
+        ns, name = svc_id
+        svc = api.get("Service", ns, name)
+        new_ports = ports_of(svc, api.get("Endpoints", ns, name) or {}) if svc is not None else []
+        new = {sort_key(sp): build_part(sp, node=p["node"], cluster_cidr=p["cluster_cidr"], style=p["style"],
+                                        node_ip=p["node_ip"]) for sp in new_ports}
+        old_keys = state.by_service.get(svc_id, [])
+        for part in new.values():
+            for t in TABLES:
+                if any(c not in state.counts[t] and not c.startswith(OWN_PREFIXES) for c in part.chains[t]):
+                    return False
+        stale: dict[str, list[str]] = {}
+        for t in TABLES:  # first the service's own chains, so the shared slices can jump to them
+            old_own = {c for k in old_keys for c in state.parts[k].chains[t] if c.startswith(OWN_PREFIXES)}
+            new_own: dict[str, list] = {}
+            for part in new.values():
+                for c, rules in part.chains[t].items():
+                    if c.startswith(OWN_PREFIXES):
+                        new_own.setdefault(c, []).extend(rules)
+            if new_own:
+                nf.replace_chains(t, new_own)
+            stale[t] = sorted(old_own - set(new_own))
+        for key in sorted(set(old_keys) | set(new)):
+            _splice(state, nf, key, new.get(key))
+        for t in TABLES:  # last, what nothing jumps to any more
+            if stale[t]:
+                nf.replace_chains(t, {}, delete=stale[t])
+        for key in old_keys:
+            if key not in new:
+                state.parts.pop(key, None)
+        state.parts.update(new)
+        if new:
+            state.by_service[svc_id] = sorted(new)
+        else:
+            state.by_service.pop(svc_id, None)
+    return True
+
+
+def _splice(state: SyncState, nf, key: str, part: RuleSet | None) -> None:
+    """Put one service port's slice of every shared chain in place (or remove it), then move
+    the bookkeeping (order and counts are shared by both tables)."""
+    order = state.order
+    i = bisect_left(order, key)
+    present = i < len(order) and order[i] == key
+    for table in TABLES:
+        for chain, per_port in state.counts[table].items():
+            new_rules = part.chains[table].get(chain, []) if part is not None else []
+            old_n = per_port[i] if present else 0
+            if not old_n and not new_rules:
+                continue
+            start = state.heads[table][chain] + sum(per_port[:i])
+            nf.splice(table, chain, start, start + old_n, list(new_rules))
+            state.lengths[table][chain] += len(new_rules) - old_n
+    if part is None:
+        if present:
+            del order[i]
+            for table in TABLES:
+                for per_port in state.counts[table].values():
+                    del per_port[i]
+        return
+    if not present:
+        order.insert(i, key)
+        for table in TABLES:
+            for per_port in state.counts[table].values():
+                per_port.insert(i, 0)
+    for table in TABLES:
+        for chain, per_port in state.counts[table].items():
+            per_port[i] = len(part.chains[table].get(chain, []))
