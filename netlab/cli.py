@@ -80,16 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _tui(lab_path: str | None, *, start: str) -> int:
     """The Textual app. A bad lab file is reported before the screen takes over."""
-    factory = None
-    title = "sandbox"
     if lab_path:
         _load_lab(lab_path)  # fail early, with one line, if the file is wrong
-        from netlab.lab import Lab
-
-        factory, title = (lambda: Lab.load(lab_path)), lab_path
     from netlab.tui.app import NetlabApp
 
-    NetlabApp(lab_factory=factory, start=start, lab_title=title).run()
+    NetlabApp(lab_path=lab_path, start=start, lab_title=lab_path or "sandbox").run()
     return 0
 
 

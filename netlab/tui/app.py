@@ -19,11 +19,11 @@ class NetlabApp(App):
         Binding("ctrl+d", "toggle_dark", "Theme", show=False),
     ]
 
-    def __init__(self, *, lab_factory=None, start: str = "title", lab_title: str = "sandbox",
+    def __init__(self, *, lab_path: str | None = None, start: str = "title", lab_title: str = "sandbox",
                  level: str | None = None) -> None:
         super().__init__()
         self.level = level
-        self.lab_factory = lab_factory  # () -> Lab, for the sandbox
+        self.lab_path = lab_path  # the sandbox's lab file (None: the default lab)
         self.start = start
         self.lab_title = lab_title
         self.current = None  # (lab, run, title) of the lab in play
@@ -40,11 +40,20 @@ class NetlabApp(App):
         return self.current is not None
 
     def open_sandbox(self) -> None:
-        from netlab.lab import Lab
+        from netlab.levels import start_sandbox
 
-        lab = self.lab_factory() if self.lab_factory else Lab.default()
-        self.current = (lab, None, self.lab_title)
-        self.push_screen(LabScreen(lab, None, self.lab_title))
+        lab, run = start_sandbox(self.lab_path)  # a run without a level: saves and undo work too
+        self.play(lab, run, self.lab_title)
+
+    def play(self, lab, run, title: str) -> None:
+        """Show a lab screen for (lab, run), replacing the lab screen on top if there is one."""
+        self.current = (lab, run, title)
+        if isinstance(self.screen, LabScreen):
+            self.pop_screen()
+        screen = LabScreen(lab, run, title)
+        self.push_screen(screen)
+        if run is not None and run.level is not None:
+            screen.call_after_refresh(screen.action_pane, "objectives")
 
     def continue_game(self) -> None:
         if self.current is not None:
@@ -72,13 +81,82 @@ class NetlabApp(App):
 
         level = load_level(level_id)
         lab, run = level.start()
-        self.current = (lab, run, level.spec.title)
-        screen = LabScreen(lab, run, level.spec.title)
-        self.push_screen(screen)
-        screen.call_after_refresh(screen.action_pane, "objectives")
+        self.play(lab, run, level.spec.title)
 
     def level_solved(self, run) -> None:
+        self._autosave()
         self.notify("Level solved! Press Esc for the menu.", title="netlab", timeout=8)
+
+    # -- saves (netlab.save) ---------------------------------------------------
+    def _autosave(self) -> None:
+        if self.current is not None and self.current[1] is not None:
+            from netlab.save import SaveError, autosave
+
+            try:
+                autosave(self.current[0], self.current[1])
+            except SaveError as err:
+                self.notify(str(err), title="autosave failed", severity="error")
+
+    def quicksave(self) -> None:
+        from netlab.save import SaveError, quicksave
+
+        lab, run, _ = self.current
+        try:
+            path = quicksave(lab, run)
+        except SaveError as err:
+            self.notify(str(err), title="save failed", severity="error")
+            return
+        self.notify(f"saved to {path}", title="quick save")
+
+    def quickload(self) -> None:
+        from netlab.save import SaveError, quickload
+
+        lab, run, title = self.current
+        try:
+            new_lab, new_run = quickload(run.level.spec.id if run.level is not None else "")
+        except SaveError as err:
+            self.notify(str(err), title="load failed", severity="error")
+            return
+        self.play(new_lab, new_run, title)
+
+    def undo(self) -> None:
+        from netlab.save import SaveError, undo
+
+        lab, run, title = self.current
+        try:
+            new_lab, new_run = undo(run)
+        except SaveError as err:
+            self.notify(str(err), title="undo", severity="warning")
+            return
+        self.play(new_lab, new_run, title)
+        self.notify("the last change is undone", title="undo")
+
+    def load_save(self, path: str) -> None:
+        from netlab.save import SaveError, load
+
+        try:
+            lab, run = load(path)
+        except SaveError as err:
+            self.notify(str(err), title="load failed", severity="error")
+            return
+        title = run.level.spec.title if run.level is not None else "sandbox"
+        self.play(lab, run, title)
+
+    def action_quicksave_key(self) -> None:
+        if self.current is not None and self.current[1] is not None:
+            self.quicksave()
+
+    def action_quickload_key(self) -> None:
+        if self.current is not None and self.current[1] is not None:
+            self.quickload()
+
+    def action_undo_key(self) -> None:
+        if self.current is not None and self.current[1] is not None:
+            self.undo()
+
+    async def action_quit(self) -> None:
+        self._autosave()
+        self.exit()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -113,3 +113,23 @@ async def test_play_a_level_fix_it_and_see_the_objectives_tick():
         await run_line(app, pilot, "ip route add 172.30.0.0/16 dev flannel.1")
         assert pane.last and all(r.passed for r in pane.last)
         assert "Solved!" in str(pane.render())
+
+
+async def test_quicksave_undo_and_quickload(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETLAB_SAVE_DIR", str(tmp_path))
+    app = NetlabApp(start="sandbox")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await run_line(app, pilot, "ip route del 172.30.0.0/16 dev flannel.1")
+        lab = app.current[0]
+        assert "flannel.1" not in lab.sh("ip route").output
+        await pilot.press("f7")
+        await pilot.pause()
+        assert (tmp_path / "sandbox-quick.nlsave").exists()
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert app.current[0] is not lab
+        assert "172.30.0.0/16 dev flannel.1" in app.current[0].sh("ip route").output  # undone
+        await pilot.press("f8")
+        await pilot.pause()
+        assert "flannel.1" not in app.current[0].sh("ip route").output  # the saved world again

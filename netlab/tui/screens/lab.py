@@ -27,6 +27,9 @@ class LabScreen(Screen):
         Binding("f5", "focus_shell", "Shell"),
         Binding("ctrl+t", "toggle_topology", "Topology"),
         Binding("f6", "hint", "Hint"),
+        Binding("f7", "app.quicksave_key", "Save"),
+        Binding("f8", "app.quickload_key", "Load"),
+        Binding("ctrl+z", "app.undo_key", "Undo"),
         Binding("escape", "app.pop_screen", "Back", show=False),
     ]
 

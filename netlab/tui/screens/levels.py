@@ -54,3 +54,30 @@ class LevelsScreen(Screen):
     @on(OptionList.OptionSelected, "#levels")
     def _start(self, event: OptionList.OptionSelected) -> None:
         self.app.start_level(event.option.id)
+
+
+class LoadScreen(Screen):
+    """The saves in the save folder, newest first; Enter loads one."""
+
+    BINDINGS = [("escape", "app.pop_screen", "Back")]
+
+    def compose(self) -> ComposeResult:
+        import glob
+        import os
+
+        from netlab.save import save_dir
+
+        self.paths = sorted(glob.glob(os.path.join(save_dir(), "*.nlsave")), key=os.path.getmtime, reverse=True)
+        yield Header()
+        if self.paths:
+            yield OptionList(*[Option(os.path.basename(p), id=str(i)) for i, p in enumerate(self.paths)], id="saves")
+        else:
+            yield Static(f"No saves in {save_dir()}/ yet. In a lab, F7 saves (and solving a level autosaves).")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "netlab — load a save"
+
+    @on(OptionList.OptionSelected, "#saves")
+    def _load(self, event: OptionList.OptionSelected) -> None:
+        self.app.load_save(self.paths[int(event.option.id)])
