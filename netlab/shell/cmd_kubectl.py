@@ -81,6 +81,19 @@ def parse_common(args: list[str]):
     return opts, pos, rest
 
 
+GLOBAL_WITH_VALUE = {"-n", "--namespace", "--context", "--cluster", "--user", "--kubeconfig", "-s", "--server"}
+
+
+def _verb_first(args: list[str]) -> list[str]:
+    """kubectl accepts global flags before the verb (`kubectl -n kube-system get po`)."""
+    i = 0
+    while i < len(args) and args[i].startswith("-") and args[i] != "--":
+        i += 2 if args[i] in GLOBAL_WITH_VALUE else 1
+    if 0 < i < len(args):
+        return [args[i]] + args[:i] + args[i + 1:]
+    return args
+
+
 @command("kubectl", where=("node",), summary="control the cluster")
 def kubectl(inv: Invocation) -> int:
     if not inv.ctx.kubectl:
@@ -88,6 +101,7 @@ def kubectl(inv: Invocation) -> int:
     args = inv.argv[1:]
     if not args:
         return inv.fail("kubectl controls the Kubernetes cluster manager.\n\nUsage:\n  kubectl [flags] [options]", 0)
+    args = _verb_first(args)
     verb, rest = args[0], args[1:]
     try:
         opts, pos, after = parse_common(rest)

@@ -32,3 +32,9 @@ def test_describe_namespace_and_node():
     node = lab.sh("kubectl describe node 192.168.0.22").output
     assert "PodCIDR:                      172.30.9.0/24" in node
     assert "Non-terminated Pods:          (4 in total)" in node
+
+
+def test_global_flags_may_come_before_the_verb():
+    lab = Lab.default()
+    assert lab.sh("kubectl -n kube-system get po").output == lab.sh("kubectl get po -n kube-system").output
+    assert "coredns" in lab.sh("kubectl --namespace=kube-system get cm").output
