@@ -1,7 +1,7 @@
 """NetlabApp: the title screen, the lab screen, help, themes, the command palette."""
 from __future__ import annotations
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 
 from netlab.tui.screens.lab import LabScreen
@@ -157,6 +157,25 @@ class NetlabApp(App):
     async def action_quit(self) -> None:
         self._autosave()
         self.exit()
+
+    def get_system_commands(self, screen):
+        """Ctrl-P reaches every action: navigation, saves, panes, hints, theme."""
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Sandbox", "Open the default lab", self.open_sandbox)
+        yield SystemCommand("Levels", "Choose a level", self.open_levels)
+        yield SystemCommand("Load save", "Load a saved game", self.open_load)
+        yield SystemCommand("Help", "Keys and commands", self.action_help)
+        yield SystemCommand("Toggle light/dark", "Switch the theme", self.action_toggle_dark)
+        if isinstance(screen, LabScreen):
+            yield SystemCommand("Quick save", "Save to this level's quick slot (F7)", self.action_quicksave_key)
+            yield SystemCommand("Quick load", "Load this level's quick slot (F8)", self.action_quickload_key)
+            yield SystemCommand("Undo", "Undo the last change (Ctrl-Z)", self.action_undo_key)
+            yield SystemCommand("Hint", "Show the next hint (F6)", screen.action_hint)
+            yield SystemCommand("Trace pane", "Show the last packets (F2)", lambda: screen.action_pane("trace"))
+            yield SystemCommand("Objectives pane", "What must flow (F3)", lambda: screen.action_pane("objectives"))
+            yield SystemCommand("Inspector", "Browse a node's or pod's tables (F4)", lambda: screen.action_pane("inspector"))
+            yield SystemCommand("Toggle topology", "Hide or show the topology (Ctrl-T)", screen.action_toggle_topology)
+            yield SystemCommand("Focus shell", "Back to the command line (F5)", screen.action_focus_shell)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -133,3 +133,12 @@ async def test_quicksave_undo_and_quickload(tmp_path, monkeypatch):
         await pilot.press("f8")
         await pilot.pause()
         assert "flannel.1" not in app.current[0].sh("ip route").output  # the saved world again
+
+
+async def test_command_palette_lists_netlab_actions():
+    app = NetlabApp(start="sandbox")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for wanted in ("Quick save", "Undo", "Hint", "Inspector", "Levels", "Toggle light/dark"):
+            assert wanted in titles
