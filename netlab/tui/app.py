@@ -42,6 +42,12 @@ class NetlabApp(App):
     def open_sandbox(self) -> None:
         from netlab.levels import start_sandbox
 
+        if self.lab_path is not None:  # a lab file may be large: build it off the event loop
+            from netlab.tui.screens.loading import LoadingScreen
+
+            self.push_screen(LoadingScreen(f"building {self.lab_path} …", lambda: start_sandbox(self.lab_path),
+                                           lambda built: self.play(*built, self.lab_title)))
+            return
         lab, run = start_sandbox(self.lab_path)  # a run without a level: saves and undo work too
         self.play(lab, run, self.lab_title)
 

@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from netlab.tui.messages import CommandFinished, HopSelected
+from netlab.tui.widgets.charts import ChartsPane
 from netlab.tui.widgets.inspector import Inspector
 from netlab.tui.widgets.objectives import ObjectivesPane
 from netlab.tui.widgets.shell import ShellPane
@@ -54,6 +55,8 @@ class LabScreen(Screen):
                         yield ObjectivesPane(self.run, id="objectives-pane")
                 with TabPane("Inspect", id="inspector"):
                     yield Inspector(self.lab, id="inspector-pane")
+                with TabPane("Charts", id="charts"):
+                    yield ChartsPane(self.lab, id="charts-pane")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -82,6 +85,7 @@ class LabScreen(Screen):
             self.query_one(TopologyView).refresh_view()
             if message.traces:
                 self.query_one(TraceView).show(message.traces)
+                self.query_one(ChartsPane).show(message.traces)
             results = message.objectives
             if results is not None:
                 self.query_one(ObjectivesPane).show(results)

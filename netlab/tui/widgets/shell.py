@@ -5,7 +5,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, RichLog
+from textual.message import Message
+from textual.widgets import Input, Label, ProgressBar, RichLog
 
 from netlab.shell.complete import complete
 from netlab.tui.messages import CommandFinished
@@ -28,7 +29,19 @@ class ShellPane(Vertical):
     ShellPane #prompt-row { height: 1; }
     ShellPane #prompt { width: auto; color: $success; }
     ShellPane Input { width: 1fr; }
+    ShellPane #progress { height: 1; display: none; }
     """
+
+    class Progress(Message):
+        """A long command (`repeat 1000 ...`) got this far; a burst keeps only the newest."""
+
+        def __init__(self, done: int, total: int) -> None:
+            super().__init__()
+            self.done = done
+            self.total = total
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, ShellPane.Progress)
 
     def __init__(self, lab, run=None, **kw) -> None:
         super().__init__(**kw)
@@ -40,6 +53,7 @@ class ShellPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield RichLog(id="output", wrap=True, markup=False, highlight=False)
+        yield ProgressBar(id="progress", show_eta=False)
         with Horizontal(id="prompt-row"):
             yield Label(self.session.prompt, id="prompt")
             yield Input(id="line", placeholder="type a command (help, trace FROM TO, kubectl get po -o wide)", compact=True)
@@ -64,13 +78,37 @@ class ShellPane(Vertical):
 
     @work(thread=True, exclusive=True)
     def run_line(self, line: str) -> None:
-        result = self.run.sh(line) if self.run is not None else self.session.run(line)
+        session = self.session
+        session.progress = self._progress_callback()  # a plain callable: the shell knows no Textual
+        try:
+            result = self.run.sh(line) if self.run is not None else session.run(line)
+        finally:
+            del session.progress
         objectives = self.run.check() if self.run is not None and self.run.level is not None else None
         self.post_message(CommandFinished(line, result.output, result.exit_code, result.traces, self.session.prompt,
                                           objectives))
 
+    def _progress_callback(self):
+        step = [-1]
+
+        def progress(done: int, total: int) -> None:  # called on the worker thread
+            percent = done * 100 // max(total, 1)
+            if percent != step[0]:  # at most a hundred messages, however long the burst
+                step[0] = percent
+                self.post_message(ShellPane.Progress(done, total))
+
+        return progress
+
+    @on(Progress)
+    def _show_progress(self, message: Progress) -> None:
+        message.stop()
+        bar = self.query_one("#progress", ProgressBar)
+        bar.display = self.busy
+        bar.update(total=message.total, progress=message.done)
+
     def show_result(self, message: CommandFinished) -> None:
         self.busy = False
+        self.query_one("#progress", ProgressBar).display = False
         text = message.output.replace("\x1b[H\x1b[2J", "")
         if "\x1b[H\x1b[2J" in message.output:
             self.log_widget.clear()
