@@ -123,6 +123,12 @@ class ServiceRegistry:
                 raise ApiError(f'The Service "{name}" is invalid: spec.externalName: Required value')
             return
         spec.setdefault("sessionAffinity", "None")
+        for field_name, allowed in (("sessionAffinity", ("ClientIP", "None")), ("externalTrafficPolicy", ("Cluster", "Local")),
+                                    ("internalTrafficPolicy", ("Cluster", "Local"))):
+            value = spec.get(field_name)
+            if value is not None and value not in allowed:
+                raise ApiError(f'The Service "{name}" is invalid: spec.{field_name}: Unsupported value: "{value}": '
+                               f"supported values: {', '.join(repr(a).replace(chr(39), chr(34)) for a in allowed)}")
         spec.setdefault("internalTrafficPolicy", "Cluster")
         if stype in ("NodePort", "LoadBalancer"):
             spec.setdefault("externalTrafficPolicy", "Cluster")

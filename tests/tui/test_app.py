@@ -142,3 +142,34 @@ async def test_command_palette_lists_netlab_actions():
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for wanted in ("Quick save", "Undo", "Hint", "Inspector", "Levels", "Toggle light/dark"):
             assert wanted in titles
+
+
+async def test_an_invalid_edit_reopens_the_editor_with_the_errors_on_top():
+    from textual.widgets import TextArea
+
+    from netlab.tui.screens.editor import EditorScreen
+
+    async def editor_open(previous=None):
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, EditorScreen) and app.screen is not previous:
+                return app.screen
+        raise AssertionError("the editor did not open")
+
+    app = NetlabApp(start="sandbox")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#line").value = "kubectl edit svc data-product"
+        await pilot.press("enter")
+        first = await editor_open()
+        area = first.query_one(TextArea)
+        area.text = area.text.replace("sessionAffinity: None", "sessionAffinity: Sometimes")
+        await pilot.press("ctrl+s")
+        area = (await editor_open(first)).query_one(TextArea)
+        assert 'services "data-product" was not valid:' in area.text  # reopened, failures on top
+        area.text = area.text.replace("sessionAffinity: Sometimes", "sessionAffinity: ClientIP")
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        svc = app.current[0].cluster.api.get("Service", "default", "data-product")
+        assert svc["spec"]["sessionAffinity"] == "ClientIP"

@@ -47,27 +47,56 @@ def edit(inv, pos: list[str], opts: dict, namespace: str) -> int:
     original_text = to_yaml(shown)
     rng = inv.lab.world.stream("kubectl-edit")
     path = f"/tmp/kubectl-edit-{rng.randrange(10**9, 10**10)}.yaml"
-    edited = _run_editor(inv, path, HEADER + original_text)
-    if edited is None:
-        return 1
-    body = _strip_comments(edited)
+    text = HEADER + original_text
+    rejected = None  # the body the API server refused last time
+    while True:
+        edited = _run_editor(inv, path, text)
+        if edited is None:
+            return 1
+        body = _strip_comments(edited)
+        outcome = _apply_edit(inv, api, kind, names[0], live, shown, path, body)
+        if outcome is None:
+            break  # applied
+        if isinstance(outcome, int):
+            return outcome
+        reasons, first = outcome
+        # kubectl reopens the file with the failures as comments at the top; the same file
+        # saved again (or an editor that is a script) ends the edit and keeps a copy.
+        if not _interactive(inv) or body == rejected:
+            return _keep_copy(inv, path, body, reasons, first)
+        rejected = body
+        text = HEADER + "".join(f"# {r}\n" for r in reasons) + "#\n" + body
+    inv.ns.files.pop(path, None)
+    return inv.fail(f"{singular_name(kind)}/{names[0]} edited", 0)
+
+
+def _interactive(inv) -> bool:
+    """An editor a person types in (the TUI's, a terminal's) rather than a netlab command."""
+    words = _editor(inv).split()
+    return getattr(inv.session, "external_editor", None) is not None and not (words and words[0] in COMMANDS)
+
+
+def _apply_edit(inv, api, kind, name, live, shown, path, body):
+    """None when applied; an exit code when the edit ends without a retry; (reasons, first
+    line) when the API server refused it."""
     if not body.strip():
         inv.ns.files.pop(path, None)
         return inv.fail("Edit cancelled, no changes made.", 0)
     try:
         new = to_json(yaml.safe_load(body))
     except (yaml.YAMLError, ValueError) as err:
-        return _keep_copy(inv, path, body, [f"The edited file had a syntax error: {err}"])
+        return [f"The edited file had a syntax error: {err}"], None
     if new == shown:
         inv.ns.files.pop(path, None)
         return inv.fail("Edit cancelled, no changes made.", 0)
     if not isinstance(new, dict) or any(new.get(k) != shown.get(k) for k in ("apiVersion", "kind")) or \
             (new.get("metadata") or {}).get("name") != shown["metadata"]["name"]:
-        return _keep_copy(inv, path, body, ["At least one of apiVersion, kind and name was changed"])
+        return ["At least one of apiVersion, kind and name was changed"], None
     meta = new.setdefault("metadata", {}) if isinstance(new.get("metadata"), dict) else {}
     for field in ("creationTimestamp", "uid", "resourceVersion"):
         meta.pop(field, None)
-    meta.setdefault("namespace", live["metadata"].get("namespace")) if "namespace" in live["metadata"] else None
+    if "namespace" in live["metadata"]:
+        meta.setdefault("namespace", live["metadata"].get("namespace"))
     labels = live["metadata"].get("labels") or {}
     if "netlab.io/deployment" in labels:  # bookkeeping `get` hides; keep it
         meta.setdefault("labels", {})["netlab.io/deployment"] = labels["netlab.io/deployment"]
@@ -75,12 +104,14 @@ def edit(inv, pos: list[str], opts: dict, namespace: str) -> int:
         api.update(check_object(new, live))
     except ManifestError as err:
         reasons = [f"* {p}: {m}" for p, m in err.causes] or [err.text()]
-        return _keep_copy(inv, path, body, [f'{resource_name(kind)} "{names[0]}" was not valid:'] + reasons,
-                          f'error: {resource_name(kind)} "{names[0]}" is invalid')
+        return [f'{resource_name(kind)} "{name}" was not valid:'] + reasons, f'error: {resource_name(kind)} "{name}" is invalid'
     except ApiError as err:
-        return _keep_copy(inv, path, body, [err.message], f'error: {resource_name(kind)} "{names[0]}" is invalid')
-    inv.ns.files.pop(path, None)
-    return inv.fail(f"{singular_name(kind)}/{names[0]} edited", 0)
+        # "The Service "x" is invalid: spec.f: reason" → kubectl's reopened-file form
+        prefix = f'The {kind} "{name}" is invalid: '
+        text = err.message[len(prefix):] if err.message.startswith(prefix) else err.message
+        return [f'{resource_name(kind)} "{name}" was not valid:', f"* {text}"], \
+            f'error: {resource_name(kind)} "{name}" is invalid'
+    return None
 
 
 def _run_editor(inv, path: str, text: str) -> str | None:

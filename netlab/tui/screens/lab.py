@@ -110,7 +110,9 @@ class LabScreen(Screen):
             done.set()
 
         self.app.call_from_thread(self.app.push_screen, EditorScreen(text), finished)
-        done.wait()
+        while not done.wait(0.2):
+            if not self.app.is_running:  # the app closed with the editor open: cancel the edit
+                return None
         return result[0]
 
     @on(HopSelected)
