@@ -73,16 +73,6 @@ def in_prefix(ip: int, net: int, plen: int) -> bool:
     return (ip & mask(plen)) == net
 
 
-def fmt_mask(plen: int) -> str:
-    return fmt_ip(mask(plen))
-
-
-def plen_from_mask(text: str) -> int:
-    m = parse_ip(text)
-    plen = bin(m).count("1")
-    if mask(plen) != m:
-        raise AddrError(text)
-    return plen
 
 
 BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"

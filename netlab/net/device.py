@@ -6,11 +6,11 @@ exchange is processed breadth-first and a loop cannot recurse without bound.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netlab.net import trace as T
-from netlab.net.addr import BROADCAST_MAC, fmt_ip, is_multicast_mac
+from netlab.net.addr import BROADCAST_MAC, is_multicast_mac
 
 if TYPE_CHECKING:
     from netlab.net.netns import NetNS
@@ -364,7 +364,3 @@ class Nic(Device):
         self.stats.tx(frame.length)
         trace.t += self.latency
         self.segment.carry(self, frame, trace)
-
-
-def vxlan_describe_dst(ip: int | None) -> str:
-    return fmt_ip(ip) if ip is not None else "-"

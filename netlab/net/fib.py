@@ -11,7 +11,7 @@ from bisect import insort
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from netlab.net.addr import fmt_ip, mask
+from netlab.net.addr import mask
 from netlab.net.errors import EEXIST, ESRCH, NetError
 
 RT_TABLE_MAIN = 254
@@ -224,7 +224,3 @@ class Fib:
 
     def all_routes(self) -> list[Route]:
         return [r for t in self.tables.values() for r in t.routes()]
-
-
-def describe_gateway(route: Route) -> str:
-    return fmt_ip(route.gateway) if route.gateway is not None else "0.0.0.0"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable
 
 from netlab.net import neigh as N
 from netlab.net import trace as T
-from netlab.net.addr import BROADCAST_MAC, broadcast, fmt_ip, fmt_prefix, mask, network
+from netlab.net.addr import BROADCAST_MAC, broadcast, fmt_ip, fmt_prefix, network
 from netlab.net.device import Device, IfAddr, Loopback
 from netlab.net.errors import EADDRNOTAVAIL, EEXIST, NetError
 from netlab.net.fib import (BLACKHOLE, BROADCAST, LOCAL, PROHIBIT, RT_TABLE_LOCAL, RT_TABLE_MAIN, SCOPE_HOST,
@@ -222,16 +222,11 @@ class NetNS:
                                    src=a.ip), append=True)
 
     def _drop_addr_routes(self, dev: Device, a: IfAddr) -> None:
-        for route in list(self.fib.all_routes()):
-            if route.dev is dev and route.proto == "kernel" and route.src == a.ip:
-                self.fib.remove(route)
-        # Routes whose preferred source was this address lose it (the kernel flushes them).
+        """The address's own routes go, and so does every route through the device that used
+        it as preferred source (the kernel flushes them)."""
         for route in list(self.fib.all_routes()):
             if route.src == a.ip and route.dev is dev:
                 self.fib.remove(route)
-
-    def local_addresses(self) -> list[int]:
-        return [a.ip for d in self.devices.values() for a in d.addrs]
 
     def is_local(self, ip: int) -> bool:
         route = self.fib.table(RT_TABLE_LOCAL).lookup(ip)
@@ -631,12 +626,5 @@ class NetNS:
             return content()
         return content
 
-    def describe_addrs(self) -> str:
-        return ", ".join(f"{d.name} {fmt_prefix(a.ip, a.plen)}" for d in self.devices.values() for a in d.addrs)
-
     def __repr__(self) -> str:
         return f"NetNS({self.name!r})"
-
-
-def host_mask(plen: int) -> int:
-    return ~mask(plen) & 0xFFFFFFFF

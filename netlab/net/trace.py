@@ -77,6 +77,7 @@ class Trace:
     ends: list[Verdict] = field(default_factory=list)
     t: float = 0.0
     label: str = ""  # e.g. "echo request", "echo reply", "ARP"
+    quiet_end: Verdict | None = None  # the latest quiet end: the verdict when nothing else decides
 
     def add(self, ns: str, dev: str | None, kind: str, text: str, frame: Any = None, detail: dict | None = None) -> None:
         self.hops.append(Hop(ns, dev, kind, text, frame, self.t, detail))
@@ -89,7 +90,7 @@ class Trace:
         if not quiet:
             self.ends.append(verdict)
         elif not self.ends:
-            self._quiet = verdict
+            self.quiet_end = verdict
 
     @property
     def verdict(self) -> Verdict | None:
@@ -98,7 +99,7 @@ class Trace:
                 return v
         if self.ends:
             return self.ends[0]
-        return getattr(self, "_quiet", None)
+        return self.quiet_end
 
     @property
     def delivered(self) -> bool:

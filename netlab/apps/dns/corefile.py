@@ -83,25 +83,3 @@ def parse(text: str) -> list[ServerBlock]:
     if not blocks:
         raise CorefileError("Corefile:1 - Error during parsing: no server blocks")
     return blocks
-
-
-DEFAULT = """.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes {domain} in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-    }
-    prometheus :9153
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30
-    loop
-    reload
-    loadbalance
-}
-"""

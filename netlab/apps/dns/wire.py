@@ -19,12 +19,6 @@ def send_udp(ns, src: int, sport: int, dst: int, dport: int, msg, trace_summary:
     return ns.ip_local_out(pkt, trace)
 
 
-def describe_query(msg: dns.message.Message) -> str:
-    q = msg.question[0] if msg.question else None
-    import dns.rdatatype
-
-    return f"{dns.rdatatype.to_text(q.rdtype)} {q.name}" if q else "?"
-
 
 def question(msg) -> tuple[str, str]:
     q = msg.question[0]
