@@ -173,3 +173,15 @@ async def test_an_invalid_edit_reopens_the_editor_with_the_errors_on_top():
         await pilot.pause()
         svc = app.current[0].cluster.api.get("Service", "default", "data-product")
         assert svc["spec"]["sessionAffinity"] == "ClientIP"
+
+
+async def test_help_scrolls_to_its_last_line_on_a_small_terminal():
+    app = NetlabApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        box = app.screen.query_one("#help")
+        assert box.has_focus and box.max_scroll_y > 0  # the keys do not fit in 24 rows...
+        await pilot.press("end")
+        await pilot.wait_for_scheduled_animations()
+        assert box.scroll_y == box.max_scroll_y  # ...and the keyboard reaches the last of them

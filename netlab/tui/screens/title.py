@@ -4,7 +4,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Center, Vertical
+from textual.containers import Center, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
@@ -26,32 +26,47 @@ offers and watch packets walk the path.
 
 | key | what |
 |---|---|
-| type + Enter | run a shell line (`help` lists the commands of where you are) |
+| Enter | run the line typed (`help` lists the commands of where you are) |
 | Tab | complete commands, nodes, pods, devices |
 | ↑ / ↓ | shell history |
-| Ctrl-C / Ctrl-L | clear the line / the screen |
-| F2 / F3 / F4 | trace / objectives / inspector pane |
-| ← / → (in the trace) | step the packet hop by hop |
-| [ / ] (in the trace) | previous / next packet |
+| Ctrl-C | clear the line |
+| Ctrl-L | clear the screen |
+| F2 | the trace pane |
+| F3 | the objectives pane |
+| F4 | the inspector pane |
+| F5 | back to the shell |
+| ← / → | in the trace: step the packet hop by hop |
+| [ / ] | in the trace: previous / next packet |
+| F6 | the next hint |
+| F7 | quick save |
+| F8 | quick load |
+| Ctrl-Z | undo the last change |
 | Ctrl-T | hide or show the topology |
 | Ctrl-P | command palette |
+| Esc | back to the menu |
 | Ctrl-Q | quit |
 
 **Moving around:** `ssh NODE`, `kubectl exec -it POD -- sh`, `exit`.
+
 **Tracing:** `trace FROM TO[:PORT] [--proto tcp|udp|icmp]`, or any `ping`, `curl`, `nslookup`.
 """
 
 
 class HelpScreen(ModalScreen):
+    """The keys and commands, in a box that scrolls (↑/↓, PgUp/PgDn) when the terminal is short."""
+
     BINDINGS = [("escape,q", "app.pop_screen", "Close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Vertical { width: 90%; max-width: 100; height: 90%; border: round $accent; background: $surface; }
+    HelpScreen > VerticalScroll { width: 90%; max-width: 100; height: 90%; border: round $accent; background: $surface; }
     """
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with VerticalScroll(id="help"):
             yield Markdown(HELP)
+
+    def on_mount(self) -> None:
+        self.query_one("#help").focus()
 
 
 class TitleScreen(Screen):
