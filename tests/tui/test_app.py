@@ -185,3 +185,13 @@ async def test_help_scrolls_to_its_last_line_on_a_small_terminal():
         await pilot.press("end")
         await pilot.wait_for_scheduled_animations()
         assert box.scroll_y == box.max_scroll_y  # ...and the keyboard reaches the last of them
+
+
+async def test_at_80x24_the_trace_pane_has_rows_for_its_hops():
+    app = NetlabApp(start="sandbox")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await run_line(app, pilot, "trace 192.168.0.21 192.168.0.22")
+        hops = app.screen.query_one("#hops")
+        assert hops.option_count > 2
+        assert hops.content_region.height >= 2  # under the title, above the hop's headers
