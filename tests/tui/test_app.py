@@ -195,3 +195,22 @@ async def test_at_80x24_the_trace_pane_has_rows_for_its_hops():
         hops = app.screen.query_one("#hops")
         assert hops.option_count > 2
         assert hops.content_region.height >= 2  # under the title, above the hop's headers
+
+
+def test_level_prose_is_joined_into_paragraphs_for_the_pane_to_wrap():
+    from netlab.tui.widgets.objectives import prose
+
+    story = "Pods talk, but nothing reaches the\npods on the other node.\n\nA second paragraph\nhere.\n"
+    assert prose(story) == "Pods talk, but nothing reaches the pods on the other node.\n\nA second paragraph here."
+    listing = "Check:\n- the route\n- the neighbour"
+    assert prose(listing) == listing  # a list keeps its lines
+
+
+async def test_levels_screen_names_its_chapters():
+    app = NetlabApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_levels()
+        await pilot.pause()
+        menu = app.screen.query_one("#levels")
+        first = str(menu.get_option_at_index(0).prompt)
+        assert first.startswith("── Chapter 1: ") and first.endswith(" ──")

@@ -9,6 +9,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
+from netlab.tui.widgets.objectives import prose
+
 
 class LevelsScreen(Screen):
     BINDINGS = [("escape", "app.pop_screen", "Back")]
@@ -29,7 +31,8 @@ class LevelsScreen(Screen):
             spec = level.spec
             if spec.chapter != chapter:
                 chapter = spec.chapter
-                options.append(Option(Text(f"── {chapter} ──", style="bold"), disabled=True))
+                heading = f"Chapter {chapter}" + (f": {spec.chapter_title}" if spec.chapter_title else "")
+                options.append(Option(Text(f"── {heading} ──", style="bold"), disabled=True))
             done = progress.get(spec.id, {})
             mark = Text("✓ ", style="bold green") if done.get("solved") else Text("  ")
             line = mark + Text(spec.title)
@@ -49,7 +52,7 @@ class LevelsScreen(Screen):
     def _preview(self, event: OptionList.OptionHighlighted) -> None:
         level = next((lv for lv in self.levels if lv.spec.id == event.option.id), None)
         if level is not None:
-            self.query_one("#level-story", Static).update(Text(level.spec.story.strip(), style="italic"))
+            self.query_one("#level-story", Static).update(Text(prose(level.spec.story), style="italic"))
 
     @on(OptionList.OptionSelected, "#levels")
     def _start(self, event: OptionList.OptionSelected) -> None:

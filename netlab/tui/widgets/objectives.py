@@ -2,8 +2,25 @@
 A failing objective shows where its packet stopped — the main hint."""
 from __future__ import annotations
 
+import re
+
 from rich.text import Text
 from textual.widgets import Static
+
+
+def prose(text: str) -> str:
+    """A level's story or debrief as paragraphs for the pane to wrap. Level files wrap their
+    prose at ~80 columns for the editor; kept as they are, those breaks land mid-line in a
+    narrower pane and leave one-word lines ("reaches\nthe\npods"). Blank lines still part
+    paragraphs; a paragraph with indented or bulleted lines keeps its breaks."""
+    paragraphs = []
+    for para in re.split(r"\n[ \t]*\n", text.strip()):
+        lines = para.splitlines()
+        if any(line[:1] in (" ", "\t", "-", "*") for line in lines[1:]):
+            paragraphs.append(para)
+        else:
+            paragraphs.append(" ".join(line.strip() for line in lines))
+    return "\n\n".join(paragraphs)
 
 
 class ObjectivesPane(Static):
@@ -34,7 +51,7 @@ class ObjectivesPane(Static):
         self.last = results
         spec = self.run.level.spec
         text = Text(f"{spec.title}\n", style="bold")
-        text.append(f"{spec.story.strip()}\n\n", style="italic")
+        text.append(f"{prose(spec.story)}\n\n", style="italic")
         for r in results or []:
             text.append("✓ " if r.passed else "✗ ", style="bold green" if r.passed else "bold red")
             text.append(f"{r.text}\n")
@@ -48,7 +65,7 @@ class ObjectivesPane(Static):
             score = self.run.score()
             text.append(f"\nSolved! changes {score.changes} (par {score.par}), hints {score.hints_used}\n", style="bold green")
             if spec.debrief:
-                text.append(f"\n{spec.debrief.strip()}\n")
+                text.append(f"\n{prose(spec.debrief)}\n")
         self.update(text)
 
     def add_hint(self) -> bool:
