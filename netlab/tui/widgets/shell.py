@@ -56,7 +56,7 @@ class ShellPane(Vertical):
         yield ProgressBar(id="progress", show_eta=False)
         with Horizontal(id="prompt-row"):
             yield Label(self.session.prompt, id="prompt")
-            yield Input(id="line", placeholder="type a command (help, trace FROM TO, kubectl get po -o wide)", compact=True)
+            yield Input(id="line", placeholder="type a command (help, trace FROM TO, kubectl get po)", compact=True)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
