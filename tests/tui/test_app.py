@@ -214,3 +214,28 @@ async def test_levels_screen_names_its_chapters():
         menu = app.screen.query_one("#levels")
         first = str(menu.get_option_at_index(0).prompt)
         assert first.startswith("── Chapter 1: ") and first.endswith(" ──")
+
+
+async def test_the_highlighted_hop_stays_in_view_when_its_detail_grows():
+    """The hop detail grows with the hop's headers (VXLAN shows two sets) and the list shrinks
+    under the highlighted hop it had just scrolled to; it must scroll again."""
+    app = NetlabApp(start="sandbox")
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        pods = app.current[0].cluster.api.list("Pod", "default")
+        src = next(p["metadata"]["name"] for p in pods if p["metadata"]["name"].startswith("business-manager-")
+                   and p["spec"]["nodeName"] == "192.168.0.21")
+        dst = next(p["metadata"]["name"] for p in pods if p["metadata"]["name"].startswith("data-product-")
+                   and p["spec"]["nodeName"] == "192.168.0.22")
+        await run_line(app, pilot, f"trace {src} {dst}:50051")
+        trace = app.screen.query_one(TraceView).traces[0]
+        encap = next(i for i, hop in enumerate(trace.hops) if hop.kind == "encap")
+        hops = app.screen.query_one("#hops")
+        hops.focus()
+        hops.highlighted = encap
+        await pilot.pause()
+        await pilot.pause()
+        assert "vxlan vni" in str(app.screen.query_one("#hop-detail").render())
+        top = hops._index_to_line[encap]  # the option's first line in the list (Textual is pinned)
+        bottom = top + hops._heights[encap]
+        assert hops.scroll_y <= top and bottom <= hops.scroll_y + hops.scrollable_content_region.height

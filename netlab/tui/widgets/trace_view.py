@@ -43,6 +43,15 @@ def describe_headers(frame) -> str:
     return "\n".join(lines)
 
 
+class HopList(OptionList):
+    """The hops of one trace. The hop detail below it grows and shrinks with each hop's
+    headers; when that resizes the list, the highlighted hop is brought back into view (it
+    was scrolled to before the resize, and could end up below the bottom edge)."""
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.scroll_to_highlight)
+
+
 class TraceView(Vertical):
     BINDINGS = [
         Binding("right,n", "step(1)", "Next hop"),
@@ -63,7 +72,7 @@ class TraceView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("No packet traced yet. Try: trace <pod> <pod-or-ip>[:port], ping, curl.", id="trace-title")
-        yield OptionList(id="hops")
+        yield HopList(id="hops")
         yield Static("", id="hop-detail")
 
     def show(self, traces: list) -> None:
