@@ -37,7 +37,8 @@ class LevelsScreen(Screen):
             mark = Text("✓ ", style="bold green") if done.get("solved") else Text("  ")
             line = mark + Text(spec.title)
             if done.get("solved"):
-                line.append(f"   best: {done.get('best_changes', '?')} changes (par {spec.par})", style="dim")
+                best = done.get("best_changes", "?")
+                line.append(f"   best: {best} change{'' if best == 1 else 's'} (par {spec.par})", style="dim")
             options.append(Option(line, id=spec.id))
         with Vertical():
             yield OptionList(*options, id="levels")
