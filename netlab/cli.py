@@ -18,6 +18,8 @@ USAGE_EPILOG = """commands:
   netlab http serve [--lab FILE] [--port N]
   netlab levels [lint [FILE ...]]
   netlab check LEVEL --save FILE
+  netlab serve --roster FILE [--listen HOST:PORT] [--level LEVEL] [--host-key FILE] [limits]
+  netlab serve passwd | netlab serve report FILE
 """
 
 
@@ -73,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     from netlab.shell.policy_matrix import add_parser as add_policy_parser
 
     add_policy_parser(sub)  # policy matrix
+    from netlab.serve import add_parser as add_serve_parser
+
+    add_serve_parser(sub)
     sh = sub.add_parser("shell", help="an interactive shell on a lab")
     sh.add_argument("--lab", dest="lab_sub")
     return p
@@ -183,6 +188,10 @@ def _main(argv: list[str]) -> int:
         return _dns_serve(_load_lab(lab_path), args.port)
     if args.cmd == "http":
         return _http_serve(_load_lab(lab_path), args.port)
+    if args.cmd == "serve":
+        from netlab.serve import run as run_serve
+
+        return run_serve(args)
     if args.cmd == "play":
         from netlab.levels import load_level
 

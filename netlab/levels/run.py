@@ -137,13 +137,14 @@ class LevelRun:
 
     def __init__(self, lab: Lab, level: Level | None, setup: Setup, *, hints_used: int = 0,
                  seconds: float = 0.0, advances: list[tuple[int, float]] | None = None,
-                 edits: list[tuple[int, str | None]] | None = None) -> None:
+                 edits: list[tuple[int, str | None]] | None = None, injected: list[int] | None = None) -> None:
         self.lab = lab
         self.level = level
         self.setup = setup
         self.hints_used = hints_used
         self.advances: list[tuple[int, float]] = advances or []  # (len(history) at the time, seconds)
         self.edits: list[tuple[int, str | None]] = edits or []  # (history index, text the editor returned)
+        self.injected: list[int] = injected or []  # history indices of faults an instructor injected
         self._seconds_before = seconds
         self._started = time.monotonic()
         self.last_results: list[ObjectiveResult] = []
@@ -211,7 +212,14 @@ class LevelRun:
 
     def changes(self) -> int:
         """State-changing lines so far (netlab.levels.changes.is_change over the history)."""
-        return sum(1 for line in self.lab.session.history if is_change(line))
+        injected = set(self.injected)
+        return sum(1 for i, line in enumerate(self.lab.session.history) if is_change(line) and i not in injected)
+
+    def inject(self, line: str) -> Result:
+        """A fault from outside (a classroom instructor): run in the learner's session so a
+        save replays it at its place, but not counted as the learner's change."""
+        self.injected.append(len(self.lab.session.history))
+        return self.lab.session.run(line)
 
     def seconds(self) -> float:
         return self._seconds_before + time.monotonic() - self._started

@@ -28,8 +28,8 @@ from datetime import datetime, timezone
 from netlab.save.fingerprint import differences, fingerprint
 from netlab.save.format import FORMAT, SaveError, decode, encode, read, write_atomic
 
-__all__ = ["FORMAT", "SaveError", "autosave", "fingerprint", "load", "quickload", "quicksave", "replay", "save",
-           "save_dir", "set_save_dir", "undo"]
+__all__ = ["FORMAT", "SaveError", "autosave", "dumps", "fingerprint", "load", "loads", "quickload", "quicksave",
+           "replay", "save", "save_dir", "set_save_dir", "undo"]
 
 EXTENSION = ".nlsave"
 _save_dir: str | None = None
@@ -57,6 +57,12 @@ def _level_id(run) -> str:
 
 def save(path: str, lab, run) -> str:
     """Write `lab` as played in `run` to `path`, atomically. Returns the path."""
+    write_atomic(path, dumps(lab, run))
+    return path
+
+
+def dumps(lab, run) -> bytes:
+    """A save as bytes (what `save` writes; the classroom sends it to watchers)."""
     setup = run.setup
     header = {"format": FORMAT, "netlab": _netlab_version(), "level": _level_id(run),
               "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat()}
@@ -68,11 +74,11 @@ def save(path: str, lab, run) -> str:
         "stack": [ctx.name for ctx in lab.session.stack],
         "advances": [[i, s] for i, s in run.advances],
         "edits": [[i, t] for i, t in run.edits],
+        "injected": list(run.injected),
         "hints_used": run.hints_used, "seconds": run.seconds(), "solved": run.solved,
         "fingerprint": fingerprint(lab),
     }
-    write_atomic(path, encode(header, body))
-    return path
+    return encode(header, body)
 
 
 def replay(setup, history: list[str], advances=(), edits=()):
@@ -104,15 +110,21 @@ def load(path: str, level=None):
     """(lab, run) from a save file. `level` (a netlab.levels.Level) grades the run; by
     default the level named in the save is looked up, and a sandbox save has none.
     Raises SaveError for a foreign, corrupt, newer or non-replaying file."""
+    return loads(read(path), path, level)
+
+
+def loads(data: bytes, path: str = "<save>", level=None):
+    """`load` from bytes; `path` names the source in errors."""
     from netlab.levels.run import LevelRun, Setup
 
-    header, body = decode(read(path), path)
+    header, body = decode(data, path)
     try:
         setup = Setup(body["lab_text"], body.get("lab_source", "<lab>"),
                       tuple((on, line, float(adv)) for on, line, adv in body["steps"]), bool(body["kube_proxy_paused"]))
         history = [str(line) for line in body["history"]]
         advances = [(int(i), float(s)) for i, s in body.get("advances", [])]
         edits = [(int(i), t) for i, t in body.get("edits", [])]
+        injected = [int(i) for i in body.get("injected", [])]
     except (KeyError, TypeError, ValueError) as err:
         raise SaveError(f"{path}: corrupt: missing or malformed field {err}") from None
     if level is None and header.get("level"):
@@ -137,7 +149,7 @@ def load(path: str, level=None):
             raise SaveError(f"{path}: the replayed world differs from the saved one ({shown}); "
                             f"saved by netlab {header.get('netlab', '?')}, this is {_netlab_version()}")
     run = LevelRun(lab, level, setup, hints_used=int(body.get("hints_used", 0)), seconds=float(body.get("seconds", 0.0)),
-                   advances=advances, edits=edits)
+                   advances=advances, edits=edits, injected=injected)
     run.solved = bool(body.get("solved", False))
     return lab, run
 
@@ -149,15 +161,17 @@ def undo(run):
     from netlab.levels.run import LevelRun
 
     history = list(run.lab.session.history)
-    last = next((i for i in range(len(history) - 1, -1, -1) if is_change(history[i])), None)
+    injected = set(run.injected)  # an instructor's fault is not the learner's to undo
+    last = next((i for i in range(len(history) - 1, -1, -1) if is_change(history[i]) and i not in injected), None)
     if last is None:
         raise SaveError("nothing to undo")
     shift = lambda i: i - 1 if i > last else i  # noqa: E731 - indices after the dropped line move up
     edits = [(shift(i), t) for i, t in run.edits if i != last]
     advances = [(shift(i), s) for i, s in run.advances]
+    injected = [shift(i) for i in run.injected]
     lab = replay(run.setup, history[:last] + history[last + 1:], advances, edits)
     new = LevelRun(lab, run.level, run.setup, hints_used=run.hints_used, seconds=run.seconds(), advances=advances,
-                   edits=edits)
+                   edits=edits, injected=injected)
     return lab, new
 
 

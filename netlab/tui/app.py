@@ -20,8 +20,11 @@ class NetlabApp(App):
     ]
 
     def __init__(self, *, lab_path: str | None = None, start: str = "title", lab_title: str = "sandbox",
-                 level: str | None = None) -> None:
+                 level: str | None = None, classroom=None) -> None:
         super().__init__()
+        # In a classroom (netlab serve) a ClassroomLink: progress goes to the instructor, and
+        # their pushes, resets, faults and messages come back (the classroom_* methods).
+        self.classroom = classroom
         self.level = level
         self.lab_path = lab_path  # the sandbox's lab file (None: the default lab)
         self.start = start
@@ -42,6 +45,9 @@ class NetlabApp(App):
     def open_sandbox(self) -> None:
         from netlab.levels import start_sandbox
 
+        if self._shared():
+            self._join_shared()
+            return
         if self.lab_path is not None:  # a lab file may be large: build it off the event loop
             from netlab.tui.screens.loading import LoadingScreen
 
@@ -60,6 +66,8 @@ class NetlabApp(App):
         self.push_screen(screen)
         if run is not None and run.level is not None:
             screen.call_after_refresh(screen.action_pane, "objectives")
+        if self.classroom is not None:
+            self.classroom.played(lab, run)
 
     def continue_game(self) -> None:
         if self.current is not None:
@@ -85,6 +93,9 @@ class NetlabApp(App):
     def start_level(self, level_id: str) -> None:
         from netlab.levels import load_level
 
+        if self._shared():  # a group plays the level its shared lab is in
+            self._join_shared()
+            return
         level = load_level(level_id)
         lab, run = level.start()
         self.play(lab, run, level.spec.title)
@@ -93,8 +104,77 @@ class NetlabApp(App):
         self._autosave()
         self.notify("Level solved! Press Esc for the menu.", title="netlab", timeout=8)
 
+    # -- the classroom (netlab.serve) -------------------------------------------
+    def _shared(self) -> bool:
+        return self.classroom is not None and self.classroom.mode == "shared"
+
+    def _join_shared(self) -> None:
+        from netlab.tui.screens.loading import LoadingScreen
+
+        def shown(built) -> None:
+            lab, run = built
+            self.play(lab, run, f"{run.level.spec.title if run.level else 'sandbox'} — shared with {self.classroom.group}")
+
+        self.push_screen(LoadingScreen("joining your group's lab …", self.classroom.join_shared, shown))
+
+    def command_done(self, line: str, exit_code: int) -> None:
+        if self.classroom is not None:
+            self.classroom.command_done(line, exit_code)
+
+    def classroom_level(self, level_id: str) -> None:
+        """The instructor pushed a level."""
+        self.notify(f"The instructor started level {level_id!r} for you.", title="classroom", timeout=10)
+        while len(self.screen_stack) > 2:  # back to the title screen, then into the level
+            self.pop_screen()
+        self.current = None
+        self.start_level(level_id)
+
+    def classroom_reset(self) -> None:
+        if self.current is None:
+            return
+        lab, run, title = self.current
+        self.notify("The instructor reset your lab.", title="classroom", timeout=10)
+        if self._shared():
+            self._join_shared()
+        elif run is not None and run.level is not None:
+            self.start_level(run.level.id)
+        else:
+            self.open_sandbox()
+
+    def classroom_inject(self, fault: str) -> None:
+        """Something broke: the instructor's fault, run as a line in the learner's lab (so
+        saves replay it), shown in the shell like any other line."""
+        if self.current is None or self.current[1] is None:
+            return
+        from netlab.serve.faults import NoTarget, fault_lines
+
+        lab, run, _ = self.current
+        try:
+            lines = fault_lines(lab, fault)
+        except NoTarget as err:
+            self.notify(f"fault {fault}: {err}", title="classroom")
+            return
+        for line in lines:
+            run.inject(line)
+        self.notify("Something in your cluster just changed…", title="classroom", severity="warning", timeout=10)
+        screen = self.screen
+        if isinstance(screen, LabScreen):
+            screen.refresh_all()
+        self.classroom.report()
+
+    def classroom_remote(self, user: str, line: str, result) -> None:
+        """A teammate's line ran in our shared lab: show it and its packets."""
+        screen = self.screen
+        if isinstance(screen, LabScreen):
+            screen.remote_line(user, line, result)
+
+    def classroom_end(self, by: str) -> None:
+        self.exit(message=f"netlab: the classroom session was ended by {by}.")
+
     # -- saves (netlab.save) ---------------------------------------------------
     def _autosave(self) -> None:
+        if self._shared():
+            return  # a shared lab is the group's; it lives on the server
         if self.current is not None and self.current[1] is not None:
             from netlab.save import SaveError, autosave
 
@@ -148,16 +228,24 @@ class NetlabApp(App):
         title = run.level.spec.title if run.level is not None else "sandbox"
         self.play(lab, run, title)
 
+    def _solo(self) -> bool:
+        if self.current is None or self.current[1] is None:
+            return False
+        if self._shared():
+            self.notify("Saves and undo are off in a shared lab: it belongs to the whole group.", title="classroom")
+            return False
+        return True
+
     def action_quicksave_key(self) -> None:
-        if self.current is not None and self.current[1] is not None:
+        if self._solo():
             self.quicksave()
 
     def action_quickload_key(self) -> None:
-        if self.current is not None and self.current[1] is not None:
+        if self._solo():
             self.quickload()
 
     def action_undo_key(self) -> None:
-        if self.current is not None and self.current[1] is not None:
+        if self._solo():
             self.undo()
 
     async def action_quit(self) -> None:

@@ -8,8 +8,9 @@ class CommandFinished(Message):
     """A shell line ran: its output, exit code and the Traces of the packets it sent."""
 
     def __init__(self, line: str, output: str, exit_code: int, traces: list, prompt: str,
-                 objectives: list | None = None) -> None:
+                 objectives: list | None = None, replacement: tuple | None = None) -> None:
         super().__init__()
+        self.replacement = replacement  # (lab, run) to continue with when a classroom limit stopped the line
         self.objectives = objectives  # a level's objective results, checked after the line
         self.line = line
         self.output = output

@@ -92,8 +92,31 @@ class LabScreen(Screen):
             inspector = self.query_one(Inspector)
             if inspector.target is not None:
                 inspector.refresh_tables()
-        if results and all(r.passed for r in results):
+        if message.replacement is not None:  # the line was stopped: continue in the world from before it
+            self.app.play(*message.replacement, self.lab_title)
+        elif results and all(r.passed for r in results):
             self.app.level_solved(self.run)
+        command_done = getattr(self.app, "command_done", None)
+        if command_done is not None:
+            command_done(message.line, message.exit_code)
+
+    def refresh_all(self) -> None:
+        """The world changed under the shell (a classroom fault, a teammate's line)."""
+        self.query_one(TopologyView).refresh_view()
+        inspector = self.query_one(Inspector)
+        if inspector.target is not None:
+            inspector.refresh_tables()
+        if self.run is not None and self.run.level is not None:
+            self.query_one(ObjectivesPane).show(self.run.check())
+
+    def remote_line(self, user: str, line: str, result) -> None:
+        """A teammate ran `line` in our shared lab: their line, its output and its packets."""
+        with self.app.batch_update():
+            self.query_one(ShellPane).show_remote(user, line, result.output)
+            if result.traces:
+                self.query_one(TraceView).show(result.traces)
+                self.query_one(ChartsPane).show(result.traces)
+            self.refresh_all()
 
     def _edit(self, text: str) -> str | None:
         """kubectl edit's editor, called from the shell's worker thread: show the editor on

@@ -80,13 +80,20 @@ class ShellPane(Vertical):
     def run_line(self, line: str) -> None:
         session = self.session
         session.progress = self._progress_callback()  # a plain callable: the shell knows no Textual
+        guard = getattr(getattr(self.app, "classroom", None), "guard", None)  # a classroom's per-line limits
+        replacement = None
         try:
-            result = self.run.sh(line) if self.run is not None else session.run(line)
+            if guard is not None and self.run is not None:
+                result, replacement = guard.run(self.run, line)
+            else:
+                result = self.run.sh(line) if self.run is not None else session.run(line)
         finally:
-            del session.progress
-        objectives = self.run.check() if self.run is not None and self.run.level is not None else None
-        self.post_message(CommandFinished(line, result.output, result.exit_code, result.traces, self.session.prompt,
-                                          objectives))
+            session.__dict__.pop("progress", None)
+        run = replacement[1] if replacement is not None else self.run
+        objectives = run.check() if run is not None and run.level is not None else None
+        prompt = replacement[0].session.prompt if replacement is not None else self.session.prompt
+        self.post_message(CommandFinished(line, result.output, result.exit_code, result.traces, prompt,
+                                          objectives, replacement))
 
     def _progress_callback(self):
         step = [-1]
@@ -118,6 +125,12 @@ class ShellPane(Vertical):
         if self.session.exit_requested:
             self.session.exit_requested = False
             self.log_widget.write("(you are on the workstation; leave the lab with Ctrl-Q)")
+
+    def show_remote(self, user: str, line: str, output: str) -> None:
+        self.log_widget.write(f"[{user}] {line}")
+        text = output.replace("\x1b[H\x1b[2J", "").rstrip("\n")
+        if text:
+            self.log_widget.write(text)
 
     def action_history(self, step: int) -> None:
         history = self.session.history

@@ -1,0 +1,119 @@
+"""Per-command limits in a classroom session: CPU time, output size, bursts of lines.
+
+A line that uses more CPU than allowed is stopped (an exception raised in its thread by
+a watchdog) and the world is put back as it was before the line — rebuilt by replay
+without it — so a stopped command changes nothing, and a save still replays.
+"""
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from collections import deque
+
+from netlab.lab import Result
+from netlab.serve.limits import Limits
+
+BURST_WINDOW = 10.0
+
+
+class CommandStopped(BaseException):
+    """Raised inside a command's thread when it passes its CPU budget. A BaseException so
+    the shell's catch-all for command bugs does not swallow it."""
+
+
+class CommandGuard:
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._recent: deque[float] = deque()
+
+    def run(self, run, line: str) -> tuple[Result, tuple | None]:
+        """Run `line` in `run` under the limits. Returns (result, replacement): when the
+        line was stopped, replacement is the (lab, run) to continue with."""
+        now = time.monotonic()
+        while self._recent and now - self._recent[0] > BURST_WINDOW:
+            self._recent.popleft()
+        if len(self._recent) >= self.limits.burst:
+            return Result(f"netlab: slow down: this classroom allows {self.limits.burst} lines in "
+                          f"{int(BURST_WINDOW)} s\n", 1), None
+        self._recent.append(now)
+        if getattr(run, "shared", False):  # the hub runs shared lines; only output is capped here
+            return self._cap(run.sh(line)), None
+        history_before = len(run.lab.session.history)
+        stopped = threading.Event()
+        watchdog = _Watchdog(threading.get_ident(), self.limits.cpu_per_command, stopped)
+        watchdog.start()
+        try:
+            try:
+                result = run.sh(line)
+            finally:
+                watchdog.finish()
+        except CommandStopped:
+            result = None
+        if result is None:
+            replacement = _without_last(run, history_before)
+            return Result(f"netlab: stopped: `{line}` used more than {self.limits.cpu_per_command:g} s of CPU "
+                          f"(this classroom's limit); nothing was changed\n", 1), replacement
+        return self._cap(result), None
+
+    def _cap(self, result: Result) -> Result:
+        limit = self.limits.max_output
+        data = result.output.encode()
+        if len(data) <= limit:
+            return result
+        cut = data[:limit].decode(errors="ignore")
+        cut = cut[: cut.rfind("\n") + 1] or cut
+        note = f"netlab: output cut at {limit} bytes (this classroom's limit)\n"
+        return Result(cut + note, result.exit_code, result.traces)
+
+
+class _Watchdog(threading.Thread):
+    """Polls the command thread's CPU clock; past the budget, raises CommandStopped in it."""
+
+    def __init__(self, ident: int, budget: float, stopped: threading.Event) -> None:
+        super().__init__(name="netlab-watchdog", daemon=True)
+        self.target = ident
+        self.budget = budget
+        self.stopped = stopped
+        self.clock = time.pthread_getcpuclockid(ident)
+        self.start_cpu = time.clock_gettime(self.clock)
+        self._done = threading.Event()
+        self._fired = threading.Lock()
+
+    def run(self) -> None:
+        while not self._done.wait(0.05):
+            try:
+                used = time.clock_gettime(self.clock) - self.start_cpu
+            except OSError:
+                return  # the thread is gone
+            if used > self.budget:
+                with self._fired:
+                    if self._done.is_set():
+                        return
+                    self.stopped.set()
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.target),
+                                                               ctypes.py_object(CommandStopped))
+                return
+
+    def finish(self) -> None:
+        with self._fired:
+            self._done.set()
+        if self.stopped.is_set():
+            # The exception may still be pending if the command ended just as it fired: clear it.
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.target), None)
+
+
+def _without_last(run, history_before: int):
+    """(lab, run) as before the stopped line: replayed from the run's setup."""
+    from netlab.levels.run import LevelRun
+    from netlab.save import replay
+
+    history = list(run.lab.session.history)[:history_before]
+    edits = [(i, t) for i, t in run.edits if i < history_before]
+    advances = [(i, s) for i, s in run.advances if i <= history_before]
+    lab = replay(run.setup, history, advances, edits)
+    injected = [i for i in run.injected if i < history_before]
+    new = LevelRun(lab, run.level, run.setup, hints_used=run.hints_used, seconds=run.seconds(), advances=advances,
+                   edits=edits, injected=injected)
+    new.solved = run.solved
+    return lab, new
