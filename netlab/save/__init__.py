@@ -81,9 +81,10 @@ def dumps(lab, run) -> bytes:
     return encode(header, body)
 
 
-def replay(setup, history: list[str], advances=(), edits=()):
+def replay(setup, history: list[str], advances=(), edits=(), on_line=None):
     """A new Lab: `setup` built, then every line of `history` run in one session, with
-    clock advances and editor texts where they happened."""
+    clock advances and editor texts where they happened. `on_line(line, result)`, if
+    given, sees each line's result (a watcher shows them)."""
     lab = setup.build()
     session = lab.session
     pending = sorted(advances, key=lambda a: a[0])
@@ -98,7 +99,9 @@ def replay(setup, history: list[str], advances=(), edits=()):
             k += 1
         queue = by_line.get(i, [])
         session.external_editor = lambda _text, q=queue: q.pop(0) if q else None
-        session.run(line)
+        result = session.run(line)
+        if on_line is not None:
+            on_line(line, result)
     for _, seconds in pending[k:]:
         lab.world.advance(seconds)
         lab.cluster.tick()
@@ -113,8 +116,8 @@ def load(path: str, level=None):
     return loads(read(path), path, level)
 
 
-def loads(data: bytes, path: str = "<save>", level=None):
-    """`load` from bytes; `path` names the source in errors."""
+def loads(data: bytes, path: str = "<save>", level=None, on_line=None):
+    """`load` from bytes; `path` names the source in errors; `on_line` as for replay()."""
     from netlab.levels.run import LevelRun, Setup
 
     header, body = decode(data, path)
@@ -136,7 +139,7 @@ def loads(data: bytes, path: str = "<save>", level=None):
         except SourceError:
             level = None  # the level is gone; the world still loads, as a sandbox
     try:
-        lab = replay(setup, history, advances, edits)
+        lab = replay(setup, history, advances, edits, on_line)
     except SaveError:
         raise
     except Exception as err:  # a save that no longer rebuilds (a lab file error, a fault failing)
