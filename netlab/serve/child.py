@@ -32,6 +32,7 @@ class ClassroomLink:
         self.group = welcome.get("group", "")
         self.level = welcome.get("level", "")
         self.shared_run = None
+        self._pending: list | None = None  # entries that arrive while joining
         self._lock = threading.Lock()
 
     # -- from the app ------------------------------------------------------------
@@ -65,9 +66,13 @@ class ClassroomLink:
 
     # -- shared mode -----------------------------------------------------------
     def join_shared(self):
-        """Build this member's replica of the group's lab; returns (lab, run)."""
+        """Build this member's replica of the group's lab; returns (lab, run). Entries the
+        hub orders while the snapshot travels are held back and applied after it."""
         from netlab.serve.shared import SharedRun, SharedWorld
 
+        with self._lock:
+            self.shared_run = None
+            self._pending = []
         reply = self.conn.request({"op": "join"}, timeout=120)
         world = SharedWorld.from_snapshot(reply["snapshot"])
 
@@ -78,7 +83,12 @@ class ClassroomLink:
                 return {"error": str(err)}
 
         run = SharedRun(world, self.user, send)
-        self.shared_run = run
+        with self._lock:
+            for entry in self._pending:
+                if entry.seq == len(world.log) + 1:
+                    run.applied(entry)
+            self._pending = None
+            self.shared_run = run
         return world.lab, run
 
     # -- from the hub (reader thread) ------------------------------------------
@@ -112,11 +122,22 @@ class ClassroomLink:
     def _applied(self, data: dict) -> None:
         from netlab.serve.shared import Entry
 
-        run = self.shared_run
-        if run is None:
-            return
         entry = Entry.unpack(data)
-        result = run.applied(entry)
+        with self._lock:
+            run = self.shared_run
+            if run is None:
+                if self._pending is not None:  # joining: the snapshot may or may not hold it
+                    self._pending.append(entry)
+                return
+            have = len(run.world.log)
+            if entry.seq <= have:
+                return  # already in the snapshot we built from
+            if entry.seq > have + 1:  # a gap: never apply out of order; rebuild from the hub
+                self.shared_run = None
+                if self.app is not None:
+                    self.app.call_from_thread(self.app.classroom_reset, "Your shared lab fell out of step: rejoining it.")
+                return
+            result = run.applied(entry)
         if entry.user != self.user and self.app is not None:
             self.app.call_from_thread(self.app.classroom_remote, entry.user, entry.line, result)
 

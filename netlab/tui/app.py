@@ -129,11 +129,11 @@ class NetlabApp(App):
         self.current = None
         self.start_level(level_id)
 
-    def classroom_reset(self) -> None:
+    def classroom_reset(self, note: str = "The instructor reset your lab.") -> None:
         if self.current is None:
             return
         lab, run, title = self.current
-        self.notify("The instructor reset your lab.", title="classroom", timeout=10)
+        self.notify(note, title="classroom", timeout=10)
         if self._shared():
             self._join_shared()
         elif run is not None and run.level is not None:
