@@ -114,8 +114,8 @@ class ClassroomLink:
             app.call_from_thread(app.classroom_inject, message.get("fault", ""))
         elif op == "end":
             app.call_from_thread(app.classroom_end, message.get("by", "the instructor"))
-        elif op in ("members", "watched"):
-            handler = getattr(app, f"classroom_{op}", None)
+        elif op in ("members", "watched", "watched-entry"):
+            handler = getattr(app, f"classroom_{op.replace('-', '_')}", None)
             if handler is not None:
                 app.call_from_thread(handler, message)
 

@@ -44,6 +44,7 @@ class Member:
     state: bytes | None = None  # the latest save blob (netlab.save.dumps) of a solo lab
     writer: asyncio.StreamWriter | None = None
     watchers: set[int] = field(default_factory=set)
+    watching_group: str = ""  # the shared lab this (instructor) session is watching
 
     def row(self, now: float, idle_after: float) -> dict:
         return {"sid": self.sid, "user": self.user.name, "role": self.user.role, "mode": self.mode,
@@ -225,6 +226,8 @@ class Hub:
         self._reply(member, message, members=self._rows())
 
     async def _op_watch(self, member: Member, message: dict) -> None:
+        """A read-only view of a trainee's lab: the latest save blob of a solo lab (then each
+        new one), or the snapshot of a group's shared lab (then each ordered entry)."""
         target = self.members.get(int(message.get("sid", 0)))
         if target is None or target.mode == "dashboard":
             self._reply(member, message, error="no such trainee session")
@@ -233,6 +236,20 @@ class Hub:
         if not allowed:
             self._reply(member, message, error=f"{target.user.name}'s lab is not shared with you")
             return
+        await self._op_unwatch(member, {})
+        if target.mode == "shared":
+            group = target.user.group
+            room = self._room(group)
+            try:
+                world = await asyncio.to_thread(room.ensure)
+                snapshot = await asyncio.to_thread(_locked, room, world.snapshot)
+            except Exception as err:  # noqa: BLE001 - one line to the watcher
+                self._reply(member, message, error=f"cannot build {group}'s shared lab: {err}")
+                return
+            member.watching_group = group
+            self._reply(member, message, user=target.user.name, mode="shared", group=group, state=None,
+                        snapshot=snapshot)
+            return
         target.watchers.add(member.sid)
         self._reply(member, message, user=target.user.name, mode=target.mode, group=target.user.group or "",
                     state=target.state)
@@ -240,6 +257,7 @@ class Hub:
     async def _op_unwatch(self, member: Member, message: dict) -> None:
         for other in self.members.values():
             other.watchers.discard(member.sid)
+        member.watching_group = ""
         self._reply(member, message)
 
     # -- the instructor --------------------------------------------------------
@@ -372,6 +390,8 @@ class Hub:
         for other in self.members.values():
             if other.user.group == group and other.mode == "shared":
                 self.send(other, {"op": "applied", "entry": entry.pack()})
+            elif other.watching_group == group:
+                self.send(other, {"op": "watched-entry", "group": group, "entry": entry.pack()})
 
     async def _inject_shared(self, group: str, fault: str) -> None:
         room = self._room(group)

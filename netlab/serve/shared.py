@@ -101,7 +101,8 @@ class SharedWorld:
                 "log": [e.pack() for e in self.log]}
 
     @staticmethod
-    def from_snapshot(data: dict) -> "SharedWorld":
+    def from_snapshot(data: dict, on_line=None) -> "SharedWorld":
+        """A replica; `on_line(entry, result)` sees each replayed entry (a watcher shows them)."""
         level = None
         if data.get("level"):
             from netlab.levels import load_level
@@ -109,7 +110,10 @@ class SharedWorld:
             level = load_level(data["level"])
         world = SharedWorld(unpack_setup(data["setup"]), level)
         for item in data.get("log", []):
-            world.replay(Entry.unpack(item))
+            entry = Entry.unpack(item)
+            result = world.replay(entry)
+            if on_line is not None:
+                on_line(entry, result)
         world.lab.world.take_traces()
         return world
 
@@ -147,3 +151,12 @@ class SharedRun(LevelRun):
         if entry.user == self.user:
             self.results[entry.seq] = result
         return result
+
+
+def watch_parts(snapshot: dict) -> tuple[SharedWorld, tuple]:
+    """A read-only replica of a group's lab for a watcher: (world, (lab, run, lines)) as
+    WatchScreen takes them; feed later entries to `world.replay`."""
+    lines: list = []
+    world = SharedWorld.from_snapshot(snapshot, lambda entry, result: lines.append((entry.user, entry.line, result)))
+    run = LevelRun(world.lab, world.level, world.setup)
+    return world, (world.lab, run, lines)

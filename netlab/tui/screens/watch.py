@@ -20,11 +20,11 @@ from netlab.tui.widgets.trace_view import TraceView
 
 
 def rebuild(user: str, state: bytes):
-    """(lab, run, [(line, result)]) from a trainee's save blob. Raises SaveError."""
+    """(lab, run, [(who, line, result)]) from a trainee's save blob. Raises SaveError."""
     from netlab.save import loads
 
     lines: list = []
-    lab, run = loads(state, f"{user}'s lab", on_line=lambda line, result: lines.append((line, result)))
+    lab, run = loads(state, f"{user}'s lab", on_line=lambda line, result: lines.append((user, line, result)))
     return lab, run, lines
 
 
@@ -44,10 +44,12 @@ class WatchScreen(Screen):
     WatchScreen #watch-main.narrow { layout: vertical; }
     """
 
-    def __init__(self, user: str, state: bytes) -> None:
+    def __init__(self, user: str, state: bytes | None = None, *, built: tuple | None = None) -> None:
+        """Watch `user`'s lab from a save blob (`state`), or from parts already built
+        (`built` = (lab, run, [(who, line, result)]), e.g. a group's shared lab)."""
         super().__init__()
         self.user = user
-        self.lab, self.run, self.lines = rebuild(user, state)
+        self.lab, self.run, self.lines = built if built is not None else rebuild(user, state)
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -79,10 +81,9 @@ class WatchScreen(Screen):
         self.sub_title = level.spec.title if level is not None else "sandbox"
         log = self.query_one("#watch-log", RichLog)
         log.clear()
-        prompt = f"{self.user}$ "
         traces = []
-        for line, result in self.lines:
-            log.write(f"{prompt}{line}")
+        for who, line, result in self.lines:
+            log.write(f"{who}$ {line}")
             text = result.output.replace("\x1b[H\x1b[2J", "").rstrip("\n")
             if text:
                 log.write(text)
@@ -111,6 +112,15 @@ class WatchScreen(Screen):
         self.query_one(ObjectivesPane).run = run
         inspector = self.query_one(Inspector)
         inspector.lab = lab
+        if inspector.target is not None:
+            inspector.refresh_tables()
+        self._show()
+
+    def add_line(self, who: str, line: str, result) -> None:
+        """One more line ran in the watched (shared) lab, which `self.lab` already reflects."""
+        self.lines.append((who, line, result))
+        self.query_one(TopologyView).refresh_view()
+        inspector = self.query_one(Inspector)
         if inspector.target is not None:
             inspector.refresh_tables()
         self._show()
