@@ -385,11 +385,9 @@ def count_references(ns: NetNS) -> None:
         return
     for table in nf.tables.values():
         for chain in table.chains.values():
-            for rule in chain.rules:
-                for m in getattr(rule, "matches", ()):
-                    name = getattr(m, "set_name", None)
-                    if name in sets:
-                        sets[name].references += 1
+            for name in chain.sets():  # a chain whose rules are not built yet declares its sets
+                if name in sets:
+                    sets[name].references += 1
 
 
 __all__ = ["IpSet", "IpsetError", "TYPES", "VERSION", "create", "destroy", "get", "rename", "sets_of", "swap",

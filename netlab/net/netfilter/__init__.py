@@ -11,6 +11,10 @@ pay nothing on their packet path. Programs build rules directly and swap them in
                                   target=nf.Jump("KUBE-SVC-ERIFXISQEP7F7OF4"))],
         ...})
 
+A user chain's rules may also be a `RuleSource`: a compact description that declares the
+chains its rules jump to and builds the rules only when something reads them (kube-proxy's
+per-Service chains, most of which no packet ever walks).
+
 Wrap a big build in `with nf.paused_gc():` (CPython's cycle collector otherwise rescans
 the growing heap). People use `iptables`, `iptables-save` and `iptables-restore` (cli.py), or `f.restore(text)`.
 """
@@ -19,14 +23,14 @@ from __future__ import annotations
 from netlab.net.netfilter.engine import Netfilter
 from netlab.net.netfilter.matches import (AddrType, Comment, Conntrack, Icmp, Mark, Multiport, Physdev, Recent,
                                           SetMatch, Statistic, Tcp, Udp)
-from netlab.net.netfilter.model import Chain, IptablesError, Rule, Table
+from netlab.net.netfilter.model import Chain, IptablesError, Rule, RuleSource, Table
 from netlab.net.netfilter.ops import paused_gc
 from netlab.net.netfilter.targets import (ACCEPT_T, DROP_T, RETURN_T, ConnMark, Dnat, Jump, Log, MarkTarget,
                                           Masquerade, NatRange, NoTrack, Reject, Snat)
 
 ACCEPT, DROP, RETURN = ACCEPT_T, DROP_T, RETURN_T
 
-__all__ = ["load", "Netfilter", "Rule", "Chain", "Table", "IptablesError", "Tcp", "Udp", "Icmp", "Multiport",
+__all__ = ["load", "Netfilter", "Rule", "RuleSource", "Chain", "Table", "IptablesError", "Tcp", "Udp", "Icmp", "Multiport",
            "Comment", "Mark", "Conntrack", "AddrType", "Statistic", "SetMatch", "Recent", "Physdev", "Jump",
            "Reject", "Dnat", "Snat", "Masquerade", "MarkTarget", "ConnMark", "Log", "NoTrack", "NatRange",
            "ACCEPT", "DROP", "RETURN", "paused_gc"]

@@ -99,7 +99,7 @@ class Rule:
     """
 
     __slots__ = ("src", "src_plen", "src_inv", "dst", "dst_plen", "dst_inv", "iif", "iif_inv", "oif", "oif_inv",
-                 "proto", "proto_inv", "matches", "target", "goto", "pkts", "bytes", "_text", "_nonverdict")
+                 "proto", "proto_inv", "matches", "target", "goto", "pkts", "bytes", "_text")
 
     def __init__(self, *, src: str | tuple[int, int] | None = None, dst: str | tuple[int, int] | None = None,
                  src_inv: bool = False, dst_inv: bool = False, iif: str | None = None, iif_inv: bool = False,
@@ -216,26 +216,116 @@ def iface_matches(pattern: str, name: str | None) -> bool:
     return name == pattern
 
 
+class RuleSource:
+    """A user chain's rules as the program that owns them describes them, built only when
+    something reads them: a packet walks the chain, iptables-save or -L prints it, a hand
+    edit changes it. kube-proxy writes ~100,000 chains per sync at 20,000 Services and
+    almost none is ever read; building every Rule would cost seconds.
+
+    A subclass sets `targets`: the chains its rules jump or go to, one entry per such rule,
+    in rule order, and `sets`: the ipsets its rules match (usually none). Reference counts,
+    validation and `ipset list` use those, so they never build the rules. `build()` makes
+    the rules; `rules()` keeps them, so a chain rebuilt from the same source gets the same
+    Rule objects and their counters, as a program that reuses its Rule objects would."""
+
+    __slots__ = ("_built",)
+    targets: tuple[str, ...] | list[str] = ()
+    sets: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self._built: list[Rule] | None = None
+
+    def build(self) -> list[Rule]:  # pragma: no cover - every source overrides it
+        raise NotImplementedError
+
+    def rules(self) -> list[Rule]:
+        built = self._built
+        if built is None:
+            built = self._built = self.build()
+        return built
+
+    def __iter__(self):
+        return iter(self.rules())
+
+
+def rule_targets(rules: list[Rule]) -> list[str]:
+    """The chains `rules` jump or go to, one entry per such rule."""
+    out = []
+    for r in rules:
+        t = r.target
+        if t is not None and t.chain is not None:
+            out.append(t.chain)
+    return out
+
+
 class Chain:
-    """A built-in chain (with a policy and policy counters) or a user chain."""
+    """A built-in chain (with a policy and policy counters) or a user chain.
 
-    __slots__ = ("name", "policy", "rules", "pkts", "bytes", "compiled", "table")
+    A user chain's rules may come from a RuleSource and be built on first read (`rules`).
+    `origin` is the source the rules came from, for as long as nothing has changed them:
+    the owning program compares it to know the chain is still as it wrote it."""
 
-    def __init__(self, name: str, policy: str | None = None, rules: list[Rule] | None = None) -> None:
+    __slots__ = ("name", "policy", "_rules", "origin", "pkts", "bytes", "compiled", "table")
+
+    def __init__(self, name: str, policy: str | None = None, rules: list[Rule] | None = None, *,
+                 source: RuleSource | None = None) -> None:
         self.name = name
         self.policy = policy  # None for a user chain
-        self.rules: list[Rule] = rules if rules is not None else []
+        self._rules: list[Rule] | None = rules if rules is not None else (None if source is not None else [])
+        self.origin = source
         self.pkts = 0
         self.bytes = 0
         self.compiled = None  # the walk index (walk.py), rebuilt after any change
         self.table: Table | None = None
 
     @property
+    def rules(self) -> list[Rule]:
+        rules = self._rules
+        if rules is None:
+            src = self.origin
+            rules = self._rules = list(src.rules())  # our own list: edits must not reach the source
+            # References were counted from the declared targets; a source that lied would
+            # leave them wrong for good, so say so at once.
+            assert rule_targets(rules) == list(src.targets), f"{self.name}: targets differ from the rules"
+        return rules
+
+    @rules.setter
+    def rules(self, rules: list[Rule]) -> None:
+        self._rules = rules
+        self.origin = None
+
+    @property
+    def built(self) -> bool:
+        return self._rules is not None
+
+    def targets(self) -> list[str] | tuple[str, ...]:
+        """The chains the rules jump or go to, without building a source's rules."""
+        rules = self._rules
+        return self.origin.targets if rules is None else rule_targets(rules)
+
+    def sets(self) -> list[str] | tuple[str, ...]:
+        """The ipsets the rules match, without building a source's rules."""
+        rules = self._rules
+        if rules is None:
+            return self.origin.sets
+        return [m.set_name for r in rules for m in r.matches if getattr(m, "set_name", None) is not None]
+
+    def copy(self) -> Chain:
+        """A copy with its own rule list (the same Rule objects); a source stays unbuilt."""
+        c = Chain(self.name, self.policy, None if self._rules is None else list(self._rules), source=self.origin)
+        c.pkts, c.bytes = self.pkts, self.bytes
+        return c
+
+    @property
     def builtin(self) -> bool:
         return self.policy is not None
 
     def changed(self) -> None:
+        """The rules were edited: drop the walk index, and the origin (they are no longer
+        what the source describes). Rules never built cannot have been edited."""
         self.compiled = None
+        if self._rules is not None:
+            self.origin = None
 
     def __repr__(self) -> str:
         return f"Chain({self.name!r}, {len(self.rules)} rules)"
@@ -271,8 +361,5 @@ class Table:
         """How many rules jump or go to `name` (the `(N references)` of iptables -L)."""
         n = 0
         for chain in self.chains.values():
-            for rule in chain.rules:
-                t = rule.target
-                if t is not None and t.chain == name:
-                    n += 1
+            n += chain.targets().count(name)
         return n

@@ -13,7 +13,7 @@ from typing import Iterable
 from netlab.net.netfilter.matches import SetMatch
 from netlab.net.netfilter.targets import Jump
 from netlab.net.netfilter.model import (BUILTIN_CHAINS, MAX_CHAIN_NAME, POLICIES, Chain, IptablesError, Rule,
-                                        Table)
+                                        RuleSource, Table, rule_targets)
 
 NO_CHAIN = "No chain/target/match by that name."
 
@@ -75,6 +75,19 @@ class TableOps:
               (target.hooks is not None and chain.policy is not None and chain.name not in target.hooks)
         if bad:
             raise IptablesError(f" RULE_APPEND failed (Invalid argument): rule in chain {chain.name}", 4)
+
+    def _check_source(self, t: Table, chain: Chain, chains: dict[str, Chain]) -> None:
+        """_check_rule for a chain whose rules are not built: what its source declares."""
+        src = chain.origin
+        if src.sets:
+            known_sets = getattr(self.ns, "ipsets", None) or {}
+            for name in src.sets:
+                if name not in known_sets:
+                    raise IptablesError(f"Set {name} doesn't exist.\n", 2, usage=True)
+        for name in src.targets:
+            sub = chains.get(name)
+            if sub is None or sub.policy is not None:
+                raise IptablesError(f"Chain '{name}' does not exist", 2, usage=True)
 
     def _touch(self, t: Table, *chains: Chain) -> None:
         t.exists = True
@@ -198,6 +211,8 @@ class TableOps:
         c.name = new
         t.chains[new] = c
         for ch in t.chains.values():
+            if old not in ch.targets():  # leaves a source's rules unbuilt
+                continue
             for i, r in enumerate(ch.rules):
                 if r.target is not None and r.target.chain == old:
                     nr = _copy_rule(r)
@@ -235,8 +250,9 @@ class TableOps:
             if name not in new:
                 if len(name) > MAX_CHAIN_NAME:
                     raise IptablesError(f"chain name `{name}' too long (must be under {MAX_CHAIN_NAME + 1} chars)", 2)
-                new[name] = Chain(name)
-            new[name].rules = list(rules)
+                new[name] = _chain(name, None, rules)
+            else:
+                new[name].rules = list(rules)
         self._commit(t, new)
 
     def replace_chains(self, table: str, chains: dict[str, Iterable[Rule]], delete: Iterable[str] = (),
@@ -244,7 +260,8 @@ class TableOps:
         """`iptables-restore --noflush` for one table: the named chains are created or flushed and
         get these rules, the chains in `delete` are removed, everything else stays. Only what
         changes is checked, so a kube-proxy sync that touches one Service costs little even
-        when the table holds hundreds of thousands of rules."""
+        when the table holds hundreds of thousands of rules. A user chain's rules may be a
+        RuleSource, built when first read."""
         t = self.table(table)
         new = dict(t.chains)
         deleted = list(delete)
@@ -255,10 +272,9 @@ class TableOps:
         changed: list[Chain] = []
         for name, rules in chains.items():
             old = new.get(name)
-            c = Chain(name, old.policy if old is not None else None)
+            c = _chain(name, old.policy if old is not None else None, rules)
             if old is not None:
                 c.pkts, c.bytes = old.pkts, old.bytes
-            c.rules = list(rules)
             new[name] = c
             changed.append(c)
         for name, policy in (policies or {}).items():
@@ -278,8 +294,8 @@ class TableOps:
         for rule in rules:
             self._check_rule(t, c, rule)
         refs = _references(t)
-        _count(refs, c.rules[start:stop], -1)
-        _count(refs, rules, +1)
+        _count(refs, rule_targets(c.rules[start:stop]), -1)
+        _count(refs, rule_targets(rules), +1)
         c.rules[start:stop] = rules
         c.changed()
         t.exists = True
@@ -290,19 +306,18 @@ class TableOps:
         checked, and a deleted chain must have no jumps left to it (kept in `t.refs`)."""
         with paused_gc():
             check = self._check_rule
-            kept: dict[str, set[int]] = {}  # rules already in a replaced chain were checked when added
-            if changed is not None:
-                for c in changed:
-                    old = t.chains.get(c.name)
-                    kept[c.name] = {id(r) for r in old.rules} if old is not None else set()
             for c in (new.values() if changed is None else changed):
-                seen = kept.get(c.name, ())
+                if not c.built:
+                    self._check_source(t, c, new)
+                    continue
+                # rules already in a replaced chain were checked when added
+                old = t.chains.get(c.name) if changed is not None else None
+                seen = {id(r) for r in old._rules} if old is not None and old.built else ()
                 for rule in c.rules:
-                    if id(rule) in seen:
-                        target = rule.target
+                    target = rule.target
+                    if seen and id(rule) in seen:
                         if target is None or target.chain is None or target.chain in new:
                             continue
-                    target = rule.target
                     # the common case inline: a jump to an existing user chain, no set match
                     if target.__class__ is Jump and not _has_set(rule):
                         sub = new.get(target.chain)
@@ -316,15 +331,12 @@ class TableOps:
                 for name in deleted:
                     old = t.chains.get(name)
                     if old is not None:
-                        _count(refs, old.rules, -1)
+                        _count(refs, old.targets(), -1)
                 for c in changed:
                     old = t.chains.get(c.name)
-                    if old is None:
-                        _count(refs, c.rules, +1)
-                        continue
-                    before, after = {id(r): r for r in old.rules}, {id(r): r for r in c.rules}
-                    _count(refs, [r for i, r in before.items() if i not in after], -1)
-                    _count(refs, [r for i, r in after.items() if i not in before], +1)
+                    if old is not None:
+                        _count(refs, old.targets(), -1)
+                    _count(refs, c.targets(), +1)
                 for name in deleted:
                     if refs.get(name):
                         raise IptablesError(f" CHAIN_DEL failed (Device or resource busy): chain {name}", 4)
@@ -336,21 +348,28 @@ class TableOps:
             t.exists = True
 
 
+def _chain(name: str, policy: str | None, rules: Iterable[Rule] | RuleSource) -> Chain:
+    if isinstance(rules, RuleSource):
+        if policy is not None:
+            raise ValueError(f"{name}: a built-in chain's rules cannot come from a RuleSource")
+        return Chain(name, source=rules)
+    return Chain(name, policy, list(rules))
+
+
 def _references(t: Table) -> dict[str, int]:
     refs = t.refs
     if refs is None:
         refs = {}
         for c in t.chains.values():
-            _count(refs, c.rules, +1)
+            _count(refs, c.targets(), +1)
         t.refs = refs
     return refs
 
 
-def _count(refs: dict[str, int], rules: list[Rule], delta: int) -> None:
-    for r in rules:
-        target = r.target
-        if target is not None and target.chain is not None:
-            refs[target.chain] = refs.get(target.chain, 0) + delta
+def _count(refs: dict[str, int], names, delta: int) -> None:
+    get = refs.get
+    for name in names:
+        refs[name] = get(name, 0) + delta
 
 
 def _copy_rule(r: Rule) -> Rule:

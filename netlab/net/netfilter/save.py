@@ -66,9 +66,7 @@ class _Stage(TableOps):
         if not flush:
             staged.chains = {}
             for c in t.chains.values():
-                n = Chain(c.name, c.policy, list(c.rules))
-                n.pkts, n.bytes = c.pkts, c.bytes
-                staged._attach(n)
+                staged._attach(c.copy())  # chains from a RuleSource stay unbuilt
         self.tables = {t.name: staged}
         self.staged = staged
 
@@ -230,12 +228,10 @@ def _commit(nf, stage: _Stage, lineno: int) -> None:
     t = stage.staged
     chains = t.chains
     for c in chains.values():
-        for r in c.rules:
-            target = r.target
-            if target is not None and target.chain is not None:
-                sub = chains.get(target.chain)
-                if sub is None or sub.policy is not None:
-                    raise _fail(f"Chain '{target.chain}' does not exist", lineno)
+        for name in c.targets():  # a chain whose rules come from a RuleSource stays unbuilt
+            sub = chains.get(name)
+            if sub is None or sub.policy is not None:
+                raise _fail(f"Chain '{name}' does not exist", lineno)
     real = nf.tables[t.name]
     real.chains = {}
     real.refs = None  # every chain may have changed: recount references when next needed
