@@ -345,7 +345,10 @@ class DashboardApp(App):
                     table.add_column(label, key=key)
             for key in order:
                 table.add_row(*new_cells[key], key=key)
-            if selected in order:
+            # the cursor follows the selected trainee; on a dashboard row (the instructor's own
+            # is the only row before anyone logs in) it moves to the first trainee
+            trainee_keys = {str(r["sid"]) for r in rows if r.get("mode") != "dashboard"}
+            if selected in trainee_keys or (selected in order and not trainee_keys):
                 table.move_cursor(row=order.index(selected), animate=False)
         else:
             for key in order:

@@ -196,6 +196,21 @@ async def test_updates_keep_the_selected_trainee_selected():
         assert users(app) == ["alice", "carol", "teacher"]
 
 
+async def test_the_cursor_leaves_the_instructors_own_row_when_a_trainee_arrives():
+    app, conn = make_app({"watch": {"user": "alice", "mode": "solo", "group": "", "state": None}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.classroom_members({"op": "members", "members": CLASS[:1]})  # the instructor alone
+        await pilot.pause()
+        assert app.selected_key() == "1"
+        app.classroom_members({"op": "members", "members": [CLASS[0], CLASS[2]]})  # alice logs in
+        await pilot.pause()
+        assert users(app) == ["alice", "teacher"] and app.selected_key() == "3"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert conn.actions() == [{"op": "watch", "sid": 3}]
+
+
 @pytest.mark.parametrize("size", SIZES)
 async def test_push_a_level_to_the_selected_trainee_and_to_everyone(size):
     app, conn = make_app({"push-level": lambda m: {"count": 1 if m["to"] != "all" else 3}})
@@ -470,3 +485,39 @@ async def test_watch_refused_by_the_hub():
         assert isinstance(app.screen, DashboardScreen)
         assert conn.actions() == [{"op": "watch", "sid": 3}]  # alice, the first row
         assert "no such trainee session" in notes(app)
+
+
+# -- end to end -----------------------------------------------------------------
+async def test_dashboard_over_ssh(classroom):
+    """A real `netlab serve`: the instructor's session is the dashboard; a trainee who logs
+    in appears in it, and the instructor's actions reach the trainee's screen."""
+    from sshterm import Trainee
+
+    teacher = await Trainee.connect(classroom.port, "teacher", key=classroom.keys["teacher"], cols=80, rows=24)
+    await teacher.wait_for("netlab classroom")
+    alice = await Trainee.connect(classroom.port, "alice", key=classroom.keys["alice"], cols=120, rows=30)
+    await alice.wait_for("Sandbox")
+    screen = await teacher.wait_for("title screen")  # alice's row: no level yet
+    assert "alice" in screen and "teacher (you)" in screen
+    teacher.type("L")
+    await teacher.wait_for("Push a level to everyone")
+    teacher.press("enter")  # the first level
+    await teacher.wait_for("pushed to 1 trainee")
+    await alice.wait_for("A veth that left the bridge")
+    await teacher.wait_for("bridge-detached")
+    teacher.type("b")
+    await teacher.wait_for("A message to every trainee")
+    teacher.type("5 minutes left\r")
+    await alice.wait_for("5 minutes left")
+    teacher.press("enter")  # the cursor is on alice: watch her lab
+    await teacher.wait_for("watching alice")
+    teacher.press("escape")
+    await teacher.wait_for("Group/mode")
+    teacher.type("e")
+    await teacher.wait_for("End the classroom")
+    teacher.type("y")
+    assert await teacher.closed() == 0
+    await alice.closed()
+    assert "ended by teacher" in alice.text
+    await teacher.close()
+    await alice.close()
