@@ -272,6 +272,8 @@ class DashboardApp(App):
         self.sort_reverse = False
         self.show_dashboards = True
         self.watching: int | None = None  # the sid being watched
+        self._shared = None  # (group, replica SharedWorld, WatchScreen) when watching a shared lab
+        self._entries: list | None = None  # watched-entry messages held while a watch is being set up
         self.ended = False
         self._order: list[str] = []  # row keys (sids) in table order
         self._cells: dict[str, list[Text]] = {}
@@ -515,9 +517,13 @@ class DashboardApp(App):
         self.call_from_thread(self.classroom_end, "you")
 
     # -- watching -------------------------------------------------------------------
+    # A solo lab comes as a save blob (then each newer blob: classroom_watched); a group's
+    # shared lab as the hub's snapshot (then each ordered entry: classroom_watched_entry),
+    # replayed on a read-only replica of our own.
     def action_watch(self) -> None:
         row = self.selected()
         if row is not None:
+            self._entries = []  # entries that arrive while the replica is built wait here
             self._watch(row["sid"])
 
     @work(thread=True, group="watch", exclusive=True)
@@ -525,42 +531,89 @@ class DashboardApp(App):
         try:
             reply = self.link.conn.request({"op": "watch", "sid": sid})
         except Exception as err:  # noqa: BLE001 - ProtocolError or a broken link: one line
-            self.call_from_thread(self.notify, str(err), title="watch", severity="error")
+            self.call_from_thread(self._watch_failed, str(err), "watch", False)
             return
-        user, state = reply.get("user", "?"), reply.get("state")
-        if state is None:
+        user, state, snapshot = reply.get("user", "?"), reply.get("state"), reply.get("snapshot")
+        if state is None and snapshot is None:
             self.call_from_thread(self._nothing_to_watch, reply)
             return
-        try:
-            screen = WatchScreen(user, bytes(state))  # replays their lab: here, not on the UI thread
+        try:  # replaying their lab takes a while: here, not on the UI thread
+            if snapshot is not None:
+                from netlab.serve.shared import watch_parts
+
+                built = watch_parts(snapshot)  # (replica, (lab, run, lines)): the screen is made on show
+            else:
+                built = WatchScreen(user, bytes(state))
         except Exception as err:  # noqa: BLE001 - SaveError, or a world that does not rebuild: one line
-            self.link.conn.send({"op": "unwatch"})
-            self.call_from_thread(self.notify, str(err), title=f"watch {user}", severity="error")
+            self.call_from_thread(self._watch_failed, str(err), f"watch {user}", True)
             return
-        self.call_from_thread(self._show_watch, sid, screen)
+        self.call_from_thread(self._show_watch, sid, user, reply.get("group", ""), built)
+
+    def _watch_failed(self, error: str, title: str, unwatch: bool) -> None:
+        self._entries = None
+        if unwatch:
+            self.link.conn.send({"op": "unwatch"})  # the hub counts us as a watcher already
+        self.notify(error, title=title, severity="error")
 
     def _nothing_to_watch(self, reply: dict) -> None:
-        self.link.conn.send({"op": "unwatch"})  # the hub counts us as a watcher already
+        self._entries = None
+        self.link.conn.send({"op": "unwatch"})
         user = reply.get("user", "?")
         if reply.get("mode") == "shared":
-            text = (f"{user} works in group {reply.get('group') or '?'}'s shared lab, which lives in the "
-                    "server: there is no solo lab of theirs to watch.")
+            text = f"{user} works in group {reply.get('group') or '?'}'s shared lab, which has not started yet."
         else:
             text = f"{user} has not started a lab yet: nothing to watch until they do."
         self.notify(text, title="watch", severity="warning", timeout=8)
 
-    def _show_watch(self, sid: int, screen: WatchScreen) -> None:
+    async def _show_watch(self, sid: int, user: str, group: str, built) -> None:
         if not isinstance(self.screen, DashboardScreen):  # a modal opened while the lab was rebuilt,
-            if self.watching is None:                     # or Enter twice and the first is on screen
+            self._entries = None                          # or Enter twice and the first is on screen
+            if self.watching is None:
                 self.link.conn.send({"op": "unwatch"})
             return
         self.watching = sid
-        self.push_screen(screen)
+        if isinstance(built, WatchScreen):
+            screen, self._shared = built, None
+        else:
+            world, parts = built
+            screen = WatchScreen(user, built=parts)
+            self._shared = (group, world, screen)
+        await self.push_screen(screen)  # mounted: add_line can reach its widgets
+        waiting, self._entries = self._entries or [], None  # (more may have come while it mounted)
+        for message in waiting:
+            self.classroom_watched_entry(message)
+
+    def classroom_watched_entry(self, message: dict) -> None:
+        """One more line ran in the watched group's lab: replay it on our replica."""
+        if self._entries is not None:
+            self._entries.append(message)
+            return
+        if self._shared is None or message.get("group") != self._shared[0]:
+            return
+        from netlab.serve.shared import Entry
+
+        group, world, screen = self._shared
+        entry = Entry.unpack(message["entry"])
+        if entry.seq <= len(world.log):
+            return  # already in the snapshot
+        if entry.seq != len(world.log) + 1:
+            self._shared = None
+            self.notify(f"missed a line of {group}'s lab: Esc and watch again to catch up", title="watch",
+                        severity="error")
+            return
+        try:
+            result = world.replay(entry)
+        except Exception as err:  # noqa: BLE001 - a replica that cannot follow: say so, stop following
+            self._shared = None
+            self.notify(f"{group}'s lab: {err}", title="watch", severity="error")
+            return
+        screen.add_line(entry.user, entry.line, result)
 
     def left_watch(self) -> None:
         """The table is back on screen: stop the hub sending the watched lab."""
         if self.watching is not None:
             self.watching = None
+            self._shared = None
             self.link.conn.send({"op": "unwatch"})
 
     # -- the palette -----------------------------------------------------------------

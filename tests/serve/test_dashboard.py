@@ -456,8 +456,59 @@ async def test_watch_a_save_that_does_not_rebuild():
         assert any(note.startswith("dave's lab:") for note in notes(app))
 
 
+@pytest.mark.parametrize("size", SIZES)
+async def test_watch_a_groups_shared_lab(size):
+    """A shared lab comes as the hub's snapshot, then each ordered entry; entries that
+    arrive while the replica is built are held, and ones already in the snapshot skipped."""
+    from netlab.levels import load_level
+    from netlab.serve.shared import SharedWorld
+
+    level = load_level("hairpin")
+    _, run = level.start()
+    hub_world = SharedWorld(run.setup, level)
+    first, _ = hub_world.apply("bob", "ssh node-a ip route")
+    snapshot = hub_world.snapshot()
+    second, _ = hub_world.apply("carol", "hostname")
+    third, _ = hub_world.apply("bob", "ssh node-b ip route")
+    holder = {}
+
+    def watch(message):  # the hub answers; entries are already on their way behind the answer
+        app = holder["app"]
+        for entry in (first, second):
+            app.call_from_thread(app.classroom_watched_entry, {"op": "watched-entry", "group": "team",
+                                                               "entry": entry.pack()})
+        return {"user": "bob", "mode": "shared", "group": "team", "state": None, "snapshot": snapshot}
+
+    app, conn = make_app({"watch": watch})
+    holder["app"] = app
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        app.classroom_members({"op": "members", "members": [row(5, "bob", mode="shared", group="team")]})
+        await pilot.pause()
+        await pilot.press("enter")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, WatchScreen) and app.watching == 5
+        text = log_text(screen)
+        assert text.count("bob$ ssh node-a ip route") == 1  # in the snapshot, and skipped when it came again
+        assert "carol$ hostname" in text and "node-a" in text
+        app.classroom_watched_entry({"op": "watched-entry", "group": "other", "entry": third.pack()})
+        await pilot.pause()
+        assert "ssh node-b ip route" not in log_text(screen)
+        app.classroom_watched_entry({"op": "watched-entry", "group": "team", "entry": third.pack()})
+        await pilot.pause()
+        assert "bob$ ssh node-b ip route" in log_text(screen) and "10.244.1.0/24" in log_text(screen)
+        gap = {**third.pack(), "seq": 9, "line": "hostname"}
+        app.classroom_watched_entry({"op": "watched-entry", "group": "team", "entry": gap})
+        await pilot.pause()
+        assert "missed a line of team's lab: Esc and watch again to catch up" in notes(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert conn.sent == [{"op": "unwatch"}] and app.watching is None
+
+
 @pytest.mark.parametrize("mode,expected", [("solo", "carol has not started a lab yet"),
-                                           ("shared", "carol works in group team-a's shared lab")])
+                                           ("shared", "carol works in group team-a's shared lab, which has not")])
 async def test_watch_without_a_lab_is_a_notice(mode, expected):
     app, conn = make_app({"watch": {"user": "carol", "mode": mode, "group": "team-a" if mode == "shared" else "",
                                     "state": None}})
@@ -521,3 +572,30 @@ async def test_dashboard_over_ssh(classroom):
     assert "ended by teacher" in alice.text
     await teacher.close()
     await alice.close()
+
+
+async def test_dashboard_watches_a_groups_shared_lab_over_ssh(classroom):
+    """bob and carol share one lab; watching bob shows the group's lines as they are typed."""
+    from conftest import PASSWORD
+    from sshterm import Trainee
+
+    bob = await Trainee.connect(classroom.port, "bob", password=PASSWORD, cols=120, rows=30)
+    await bob.wait_for("Sandbox")
+    bob.press("down")  # Levels → Sandbox
+    bob.press("enter")
+    await bob.wait_for("root@")
+    bob.type("hostname\r")
+    await bob.wait_for("~# hostname")
+    await bob.settle()
+    teacher = await Trainee.connect(classroom.port, "teacher", key=classroom.keys["teacher"], cols=120, rows=30)
+    await teacher.wait_for("team (shared)")
+    teacher.press("enter")  # bob: the only trainee
+    await teacher.wait_for("watching bob")
+    await teacher.settle()  # the title is drawn before the log
+    assert "bob$ hostname" in teacher.text
+    bob.type("kubectl scale deployment data-product --replicas=1\r")
+    await bob.wait_for("deployment.apps/data-product scaled")
+    screen = await teacher.wait_for("bob$ kubectl scale deployment data-product --replicas=1")
+    assert "deployment.apps/data-product scaled" in screen
+    await teacher.close()
+    await bob.close()
