@@ -93,6 +93,12 @@ class ClassroomLink:
 
     # -- from the hub (reader thread) ------------------------------------------
     def _message(self, message: dict) -> None:
+        try:
+            self._dispatch(message)
+        except RuntimeError:
+            pass  # the app is not running (yet, or any more): nothing on screen to update
+
+    def _dispatch(self, message: dict) -> None:
         op = message.get("op")
         app = self.app
         if op == "applied":

@@ -82,7 +82,7 @@ def cells(row: dict, me: str = "") -> list[Text]:
         return [Text(user, dim), Text("dashboard", dim), Text("—", dim), Text("", dim), Text("", dim), Text("", dim),
                 Text(_clock(row.get("seconds", 0)) if row.get("seconds") else "", dim), Text(idle, dim), Text("", dim)]
     group = f"{row['group']} (shared)" if row.get("group") else row.get("mode", "solo")
-    level = Text(row.get("level") or "title screen", "" if row.get("level") else "dim")
+    level = Text(row.get("level") or row.get("title") or "title screen", "" if row.get("level") else "dim")
     total, passed = row.get("total", 0), row.get("passed", 0)
     if row.get("solved"):
         met = Text(f"{passed}/{total} ✓", "bold green")

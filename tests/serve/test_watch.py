@@ -41,12 +41,23 @@ async def test_watch_shows_their_lines_outputs_and_objectives_then_follows():
         # alice fixes it: the next blob shows the fix and the objectives met.
         run.sh("ssh 192.168.0.21 ip route add 172.30.0.0/16 dev flannel.1")
         screen.update(dumps(lab, run))
+        await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         assert "ip route add 172.30.0.0/16 dev flannel.1" in _log_text(screen)
         objectives = str(screen.query_one(ObjectivesPane).render())
         assert "✓" in objectives and "✗" not in objectives
         # Read-only: there is no prompt to type into.
         assert not screen.query("Input")
+
+
+def test_watching_a_solved_save_records_nothing_in_the_watchers_progress():
+    from netlab.levels.progress import load_progress
+
+    lab, run = load_level("flannel-route").start()
+    run.lab.session.run("ssh 192.168.0.21 ip route add 172.30.0.0/16 dev flannel.1")  # solved, not yet checked
+    screen = WatchScreen("alice", dumps(lab, run))
+    assert screen.results and all(r.passed for r in screen.results)
+    assert "flannel-route" not in load_progress()
 
 
 async def test_watch_at_80x24_stacks_the_panes():

@@ -7,6 +7,7 @@ a new blob arrives. Nothing typed here reaches their lab: there is no prompt.
 """
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -28,6 +29,16 @@ def rebuild(user: str, state: bytes):
     return lab, run, lines
 
 
+def objective_results(run) -> list | None:
+    """The watched lab's objectives, checked with real packets on a copy — without
+    `run.check()`'s side effect of recording a solve in the *watcher's* progress."""
+    if run.level is None:
+        return None
+    from netlab.levels.objectives import check_all
+
+    return check_all(run.lab, run.level.objectives)
+
+
 class WatchScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Stop watching"),
@@ -42,6 +53,8 @@ class WatchScreen(Screen):
     WatchScreen #watch-log { height: 1fr; background: $surface; }
     WatchScreen #watch-side { width: 1fr; }
     WatchScreen #watch-main.narrow { layout: vertical; }
+    WatchScreen #watch-main.narrow #watch-topology { height: 5; }
+    WatchScreen #watch-main.narrow #watch-left, WatchScreen #watch-main.narrow #watch-side { height: 1fr; }
     """
 
     def __init__(self, user: str, state: bytes | None = None, *, built: tuple | None = None) -> None:
@@ -50,6 +63,7 @@ class WatchScreen(Screen):
         super().__init__()
         self.user = user
         self.lab, self.run, self.lines = built if built is not None else rebuild(user, state)
+        self.results = objective_results(self.run)  # the constructor runs where the replay does: off the UI
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -94,18 +108,27 @@ class WatchScreen(Screen):
         if traces:
             self.query_one(TraceView).show(traces)
         if level is not None:
-            self.query_one(ObjectivesPane).show(self.run.check())
+            self.query_one(ObjectivesPane).show(self.results)
 
     def update(self, state: bytes) -> None:
-        """A new blob from the watched session: rebuild and show it."""
+        """A new blob from the watched session: rebuilt and checked off the UI thread (a
+        replay of their whole session), then shown."""
+        self._rebuild(state)
+
+    @work(thread=True, exclusive=True, group="watch-rebuild")
+    def _rebuild(self, state: bytes) -> None:
         from netlab.save import SaveError
 
         try:
             lab, run, lines = rebuild(self.user, state)
+            results = objective_results(run)
         except SaveError as err:
-            self.notify(str(err), title="watch", severity="error")
+            self.app.call_from_thread(self.notify, str(err), title="watch", severity="error")
             return
-        self.lab, self.run, self.lines = lab, run, lines
+        self.app.call_from_thread(self._rebuilt, lab, run, lines, results)
+
+    def _rebuilt(self, lab, run, lines, results) -> None:
+        self.lab, self.run, self.lines, self.results = lab, run, lines, results
         topology = self.query_one(TopologyView)
         topology.lab = lab
         topology.refresh_view()
@@ -119,6 +142,7 @@ class WatchScreen(Screen):
     def add_line(self, who: str, line: str, result) -> None:
         """One more line ran in the watched (shared) lab, which `self.lab` already reflects."""
         self.lines.append((who, line, result))
+        self.results = objective_results(self.run)
         self.query_one(TopologyView).refresh_view()
         inspector = self.query_one(Inspector)
         if inspector.target is not None:
