@@ -97,7 +97,10 @@ class Connection:
                             waiter[1].append(message)
                             waiter[0].set()
                         continue
-                    self._on_message(message)
+                    try:
+                        self._on_message(message)
+                    except Exception:  # noqa: BLE001 - one bad message must not end the session's link
+                        pass
                 data = self._sock.recv(65536)
                 if not data:
                     break
