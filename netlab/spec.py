@@ -279,6 +279,9 @@ def parse_lab(doc: Doc, manifests: tuple[Doc, ...] = ()) -> LabSpec:
     for m in manifests:
         if not isinstance(m.data, dict) or "kind" not in m.data:
             raise m.error("kind", "a manifest must be a mapping with `kind`")
+    from netlab.repeat import expand
+
+    manifests = expand(manifests)  # `kind: Repeat` documents become their copies
     return LabSpec(
         name=str(meta.get("name", "lab")), source=doc.source,
         cluster_domain=str(spec.get("clusterDomain", "cluster.local")),
