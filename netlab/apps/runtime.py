@@ -11,6 +11,8 @@ behave:
 """
 from __future__ import annotations
 
+import functools
+
 from netlab.apps.http import NGINX_WELCOME, TlsServer, nginx_app, text_app
 from netlab.apps.ingress.controller import is_controller_image
 from netlab.apps.ingress.echo import ECHO_PORT, ECHO_TLS_PORT, echoserver_app
@@ -97,7 +99,8 @@ class AppRuntime:
                 from netlab.apps.http import text_app
 
                 key = f"{pod['metadata'].get('namespace', 'default')}/{pod['metadata']['name']}"
-                handles.append(CoreDns(cluster, ns, pod["metadata"]["name"], lambda line: cluster.pod_log(key, line)))
+                # a partial, not a lambda: a deep copy of the lab (objective checks) logs into its own cluster
+                handles.append(CoreDns(cluster, ns, pod["metadata"]["name"], functools.partial(cluster.pod_log, key)))
                 handles.append(Listener(ns, 8080, text_app(lambda: "OK"), "coredns"))   # health
                 handles.append(Listener(ns, 8181, text_app(lambda: "OK"), "coredns"))   # ready
                 handles.append(Listener(ns, 9153, text_app(lambda: "# HELP coredns_build_info"), "coredns"))

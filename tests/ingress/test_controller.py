@@ -122,3 +122,16 @@ def test_describe_ingress(ilab):
     assert "Ingress Class:    nginx" in out and "a-tls terminates secure.example.com" in out
     assert "/down    empty:80 (<none>)" in out
     assert ilab.sh("kubectl get ingressclass").output.splitlines()[1].split()[:3] == ["nginx", "k8s.io/ingress-nginx", "<none>"]
+
+
+def test_an_objective_checked_on_a_copy_of_the_lab_is_served_by_the_copy(fresh):
+    """Objectives run on a deep copy of the lab: the copy's controller must answer, and the
+    request must be logged in the copy, not in the learner's world."""
+    from netlab.levels.objectives import Objective, check_all
+
+    key = next(k for k in fresh.cluster.pod_ns if k.startswith("ingress-nginx/"))
+    logged = len(fresh.cluster.pod_logs(key))
+    (r,) = check_all(fresh, [Objective("http client http://192.168.0.11:30799/abc -H 'Host: a.example.com' "
+                                       "expects 200 body ~ 'Hostname: web-'")])
+    assert r.passed, r.detail
+    assert len(fresh.cluster.pod_logs(key)) == logged

@@ -212,10 +212,18 @@ class ControllerPod:
         self.requests = 0
         self.ids = cluster.world.stream("ingress-request-ids")
         self._banner()
-        self.listeners = [Listener(ns, 80, lambda req, conn: self.serve(req, conn, False), "nginx"),
-                          Listener(ns, 443, lambda req, conn: self.serve(req, conn, True), "nginx"),
+        # Bound methods, not lambdas: copy.deepcopy copies a bound method with its object, but
+        # shares a lambda, whose closure would keep serving from the original world (objective
+        # checks run on a deep copy of the lab).
+        self.listeners = [Listener(ns, 80, self.serve_http, "nginx"), Listener(ns, 443, self.serve_https, "nginx"),
                           Listener(ns, 10254, text_app(lambda: "ok"), "nginx-ingress-c")]
         self.hub.register(self)
+
+    def serve_http(self, request, conn):
+        return self.serve(request, conn, False)
+
+    def serve_https(self, request, conn):
+        return self.serve(request, conn, True)
 
     def close(self) -> None:
         for listener in self.listeners:

@@ -22,7 +22,9 @@ def br_nf_forward(bridge, port, out, frame: Frame, trace) -> bool:
     nf = ns.netfilter
     if pkt is None or nf is None or ns.sysctl.get("net.bridge.bridge-nf-call-iptables", "0") != "1":
         return True
-    kw = dict(physin=port.name, bridged=True)
+    # IPVS hooks FORWARD too (ip_vs_reply4): it un-NATs a real server's reply bridged to a
+    # same-node client, as conntrack's NAT does for kube-proxy's iptables DNAT.
+    kw = dict(physin=port.name, bridged=True, ipvs=ns.ipvs)
     p = nf.hook("PREROUTING", pkt, bridge, None, trace, **kw)
     if p is None:
         return False
