@@ -29,7 +29,14 @@ class Kubelet:
             ns = world.add_netns(display, hostname=spec.get("hostname") or meta["name"], kind="pod")
             ns.netns_name = "cni-" + "-".join("".join(world.stream("netns-ids").choice("0123456789abcdef") for _ in range(n)) for n in (8, 4, 4, 4, 12))
             ns.pod_key = key
-            ip, host_if = node.cni.add(ns, key)
+            from netlab.net.errors import NetError
+
+            try:
+                ip, host_if = node.cni.add(ns, key)
+            except NetError as err:  # the node's podCIDR is full: the sandbox is never made
+                world.remove_netns(ns.name)
+                self._sandbox_failed(pod, node, str(err))
+                return
             ns.files["/etc/hostname"] = (spec.get("hostname") or meta["name"]) + "\n"
             ns.files["/etc/resolv.conf"] = self.resolv_conf(pod)
             ns.env = self.environment(pod)
@@ -50,6 +57,21 @@ class Kubelet:
                                    "image": c.get("image", ""), "state": {"running": {}}} for c in containers],
         }
 
+    def _sandbox_failed(self, pod: dict, node, error: str) -> None:
+        """CNI ADD failed: the pod stays ContainerCreating, as kubelet leaves it (and says why
+        in the pod's events: `failed to setup network for sandbox`)."""
+        containers = pod.get("spec", {}).get("containers", [])
+        pod["status"] = {
+            "phase": "Pending", "hostIP": fmt_ip(node.spec.ip), "startTime": self.cluster.world.clock,
+            "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": "False"},
+                           {"type": "ContainersReady", "status": "False"}],
+            "containerStatuses": [{"name": c.get("name", "main"), "ready": False, "restartCount": 0,
+                                   "image": c.get("image", ""), "state": {"waiting": {
+                                       "reason": "ContainerCreating",
+                                       "message": f"failed to setup network for sandbox: plugin type=\"bridge\" "
+                                                  f"failed (add): {error}"}}} for c in containers],
+        }
+
     def probe_readiness(self) -> list[dict]:
         """Run every readiness probe once; returns the pods whose Ready condition changed."""
         probe = self.cluster.runtime.probe
@@ -61,8 +83,10 @@ class Kubelet:
             if pod is None:
                 continue
             probes = [c["readinessProbe"] for c in pod.get("spec", {}).get("containers", []) if c.get("readinessProbe")]
-            ready = all(probe(pod, ns, p) for p in probes)
             status = pod.setdefault("status", {})
+            # a container that is not running (CrashLoopBackOff, ContainerCreating) is never ready
+            waiting = any("waiting" in (cs.get("state") or {}) for cs in status.get("containerStatuses") or [])
+            ready = not waiting and all(probe(pod, ns, p) for p in probes)
             was = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", []))
             if ready != was:
                 for c in status.get("conditions", []):

@@ -11,6 +11,9 @@ from netlab.k8s.api import ADDED, DELETED, MODIFIED, ApiError, ApiStore, Event
 from netlab.k8s.names import pod_template_hash, random_suffix
 
 
+BURST_REPLICAS = 500  # pkg/controller/replicaset: pods created per sync, at most
+
+
 class Scheduler:
     """Chooses a node for each new pod, and binds it there.
 
@@ -82,6 +85,7 @@ class DeploymentController:
     def __init__(self, api: ApiStore, rng) -> None:
         self.api = api
         self.rng = rng
+        self._busy: set[tuple[str, str]] = set()  # Deployments being synced right now
         api.watch({"Deployment"}, self.on_event)
         api.watch({"Pod"}, self.on_pod)
 
@@ -99,7 +103,10 @@ class DeploymentController:
         owner = event.obj["metadata"].get("labels", {}).get("netlab.io/deployment")
         if owner is None:
             return
-        dep = self.api.get("Deployment", event.obj["metadata"].get("namespace", "default"), owner)
+        namespace = event.obj["metadata"].get("namespace", "default")
+        if (namespace, owner) in self._busy:
+            return
+        dep = self.api.get("Deployment", namespace, owner)
         if dep is not None:
             self.sync(dep)
 
@@ -115,11 +122,17 @@ class DeploymentController:
         ns = dep["metadata"].get("namespace", "default")
         name = dep["metadata"]["name"]
         # Pods of an older template are replaced (a rolling update that finishes at once).
-        for pod in self.pods_of(dep):
-            if pod["metadata"]["labels"].get("pod-template-hash") != tmpl_hash:
-                self.api.delete("Pod", ns, pod["metadata"]["name"])
-        want = int(dep.get("spec", {}).get("replicas", 1))
-        self._scale(dep, want, tmpl_hash=tmpl_hash)
+        # Our own deletions come back through on_pod; this sync handles them, so they must
+        # not start another one (that one would delete the pods this loop still holds).
+        self._busy.add((ns, name))
+        try:
+            for pod in self.pods_of(dep):
+                if pod["metadata"]["labels"].get("pod-template-hash") != tmpl_hash:
+                    self.api.delete("Pod", ns, pod["metadata"]["name"])
+            want = int(dep.get("spec", {}).get("replicas", 1))
+            self._scale(dep, want, tmpl_hash=tmpl_hash)
+        finally:
+            self._busy.discard((ns, name))
         have = len(self.pods_of(dep))
         status = {"replicas": have, "readyReplicas": have, "availableReplicas": have, "updatedReplicas": have,
                   "observedGeneration": 1}
@@ -138,6 +151,9 @@ class DeploymentController:
             except ApiError:
                 pass
         template = dep.get("spec", {}).get("template", {})
+        # The ReplicaSet controller creates at most burstReplicas (500) pods per sync, so a
+        # typo like --replicas=100000 does not try to make them all at once.
+        want = min(want, len(pods) + BURST_REPLICAS)
         while len(pods) < want:
             while True:
                 pod_name = f"{name}-{tmpl_hash}-{random_suffix(self.rng)}"
