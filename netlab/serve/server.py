@@ -83,12 +83,12 @@ class SSHServer(asyncssh.SSHServer):
         return True
 
     def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        # A key that is not on the roster is not counted as a failed login: an SSH client
+        # offers every key it holds before it asks for the password (a trainee with two keys
+        # would use up the address's attempts by connecting twice), and a key cannot be guessed.
         if self.room.login_blocked(self.peer):
             return False
-        ok = self.room.roster.key_allowed(username, key, self.peer)
-        if not ok:
-            self.room.login_failed(self.peer)
-        return ok
+        return self.room.roster.key_allowed(username, key, self.peer)
 
     def auth_completed(self) -> None:
         self.user = self.room.roster.get(self.conn.get_extra_info("username"))
@@ -180,9 +180,9 @@ class TraineeSession(asyncssh.SSHServerSession):
             return "this is an interactive lab: connect with a terminal (ssh -t)"
         limits = self.room.limits
         if len(self.room.sessions) >= limits.max_sessions:
-            return f"the classroom is full ({limits.max_sessions} sessions); try again later"
+            return f"the classroom is full ({_sessions(limits.max_sessions)}); try again later"
         if self.room.hub.sessions_of(self.user.name) >= limits.sessions_per_user:
-            return f"{self.user.name} already has {limits.sessions_per_user} sessions open"
+            return f"{self.user.name} already has {_sessions(limits.sessions_per_user)} open"
         return None
 
     # -- bytes both ways -------------------------------------------------------
@@ -275,6 +275,10 @@ class TraineeSession(asyncssh.SSHServerSession):
                 self.chan.exit(code)
             except (OSError, asyncssh.Error):
                 pass
+
+
+def _sessions(n: int) -> str:
+    return f"{n} session" if n == 1 else f"{n} sessions"
 
 
 def load_host_key(path: str) -> tuple[asyncssh.SSHKey, bool]:
