@@ -97,7 +97,8 @@ class Hub:
         self.rooms: dict[str, Room] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.ended = asyncio.Event()
-        self._edits: dict[int, Future] = {}
+        self._edits: dict[int, tuple[int, Future]] = {}  # edit id -> (the sid asked, its answer)
+        self._tasks: set[asyncio.Task] = set()
         self._edit_ids = 0
         self._dirty = False
 
@@ -117,6 +118,7 @@ class Hub:
         if self.members.pop(member.sid, None) is None:
             return
         self._by_token.pop(member.token, None)
+        self._drop_edits(member.sid)
         self.record.write("logout", user=member.user.name, sid=member.sid, level=member.level,
                           solved=member.solved, changes=member.changes, hints=member.hints)
         for other in self.members.values():
@@ -157,6 +159,7 @@ class Hub:
         finally:
             if member is not None and member.writer is writer:
                 member.writer = None
+                self._drop_edits(member.sid)  # nobody is left to answer its editor
             writer.close()
 
     def _hello(self, message: dict, writer: asyncio.StreamWriter) -> Member | None:
@@ -357,14 +360,32 @@ class Hub:
         if room is None or room.world is None:
             self._reply(member, message, error="join the shared lab first")
             return
+        # Not awaited: this member's socket must still be read while the line runs (a
+        # `kubectl edit` waits for their `edited` answer, which comes on it).
+        task = self.loop.create_task(self._run_line(room, member, message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run_line(self, room: Room, member: Member, message: dict) -> None:
         line = str(message.get("line", ""))
-        entry, _result = await asyncio.to_thread(self._apply, room, member, line)
-        self._broadcast_entry(group, entry)
+        try:
+            entry, _result = await asyncio.to_thread(self._apply, room, member, line)
+        except Exception as err:  # noqa: BLE001 - one line in the trainee's shell
+            self._reply(member, message, error=f"the shared lab failed: {type(err).__name__}: {err}")
+            return
         self._reply(member, message, seq=entry.seq)
 
     def _apply(self, room: Room, member: Member, line: str):
         with room.lock:
-            return room.world.apply(member.user.name, line, lambda text: self._ask_edit(member, text))
+            entry, result = room.world.apply(member.user.name, line, lambda text: self._ask_edit(member, text))
+            self._in_order(room, entry)
+            return entry, result
+
+    def _in_order(self, room: Room, entry) -> None:
+        """Broadcast an entry from the room's thread while it holds the lock: callbacks run
+        in the order they are scheduled, so every member gets the log in its order (and
+        before the reply that says the line is done)."""
+        self.loop.call_soon_threadsafe(self._broadcast_entry, room.name, entry)
 
     def _ask_edit(self, member: Member, text: str) -> str | None:
         """kubectl edit in a shared lab: the editor opens in the member's TUI; this
@@ -372,8 +393,8 @@ class Hub:
         self._edit_ids += 1
         ident = self._edit_ids
         future: Future = Future()
-        self._edits[ident] = future
-        self.loop.call_soon_threadsafe(self.send, member, {"op": "edit", "edit": ident, "text": text})
+        self._edits[ident] = (member.sid, future)
+        self.loop.call_soon_threadsafe(self._send_edit, member, ident, text)
         try:
             return future.result(timeout=600)
         except Exception:  # noqa: BLE001 - timed out or the member left: the edit is cancelled
@@ -381,10 +402,22 @@ class Hub:
         finally:
             self._edits.pop(ident, None)
 
+    def _send_edit(self, member: Member, ident: int, text: str) -> None:
+        if member.writer is None or member.sid not in self.members:  # gone before it was asked
+            self._drop_edits(member.sid)
+            return
+        self.send(member, {"op": "edit", "edit": ident, "text": text})
+
     async def _op_edited(self, member: Member, message: dict) -> None:
-        future = self._edits.get(int(message.get("edit", 0)))
-        if future is not None and not future.done():
-            future.set_result(message.get("text"))
+        asked = self._edits.get(int(message.get("edit", 0)))
+        if asked is not None and asked[0] == member.sid and not asked[1].done():  # only the one asked answers
+            asked[1].set_result(message.get("text"))
+
+    def _drop_edits(self, sid: int) -> None:
+        """Cancel the edits a session was asked for (it has gone): the line goes on without."""
+        for asked_sid, future in list(self._edits.values()):
+            if asked_sid == sid and not future.done():
+                future.set_result(None)
 
     def _broadcast_entry(self, group: str, entry) -> None:
         for other in self.members.values():
@@ -398,9 +431,13 @@ class Hub:
         world = await asyncio.to_thread(room.ensure)
         from netlab.serve.faults import fault_lines
 
+        def apply(line: str):
+            with room.lock:
+                entry, _ = world.apply("instructor", line)
+                self._in_order(room, entry)
+
         for line in fault_lines(world.lab, fault):
-            entry, _ = await asyncio.to_thread(_locked, room, lambda line=line: world.apply("instructor", line))
-            self._broadcast_entry(group, entry)
+            await asyncio.to_thread(apply, line)
 
     # -- the dashboard feed ----------------------------------------------------
     def _rows(self) -> list[dict]:
