@@ -15,6 +15,10 @@ from netlab.lab import Result
 from netlab.serve.limits import Limits
 
 BURST_WINDOW = 10.0
+# The stop is raised again for every REFIRE s of CPU the line goes on using: Python ignores an
+# exception raised inside a weakref callback or __del__ (the garbage collector runs them on
+# whatever thread is allocating), so the first one can be lost and the line would run on.
+REFIRE = 0.25
 
 
 class CommandStopped(BaseException):
@@ -49,6 +53,7 @@ class CommandGuard:
             finally:
                 watchdog.finish()
         except CommandStopped:
+            watchdog.finish()  # again: the stop may have landed inside the first call
             result = None
         if result is None:
             replacement = _without_last(run, history_before)
@@ -81,19 +86,20 @@ class _Watchdog(threading.Thread):
         self._fired = threading.Lock()
 
     def run(self) -> None:
+        limit = self.budget
         while not self._done.wait(0.05):
             try:
                 used = time.clock_gettime(self.clock) - self.start_cpu
             except OSError:
                 return  # the thread is gone
-            if used > self.budget:
+            if used > limit:
                 with self._fired:
                     if self._done.is_set():
                         return
                     self.stopped.set()
                     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.target),
                                                                ctypes.py_object(CommandStopped))
-                return
+                limit = used + REFIRE  # still running after another REFIRE s of CPU: it was lost
 
     def finish(self) -> None:
         with self._fired:
