@@ -18,9 +18,17 @@ SYNC_PERIOD = 30.0  # --iptables-sync-period: a full sync at least this often (s
 
 
 def _same_rules(chain, rules) -> bool:
-    if chain is None or len(chain.rules) != len(rules):
+    """Is `chain` still exactly what we wrote last time? A chain written from a RuleSource
+    keeps it as its origin until something edits it (and is never built to be compared)."""
+    if chain is None:
+        return False
+    if isinstance(rules, nf.RuleSource):
+        return chain.origin is rules
+    if len(chain.rules) != len(rules):
         return False
     return all(a is b for a, b in zip(chain.rules, rules))
+
+
 PARTIAL_LIMIT = 64  # changed Services above which a sync rebuilds everything
 SERVICE_CHAIN_PREFIXES = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-SEP-", "KUBE-FW-", "KUBE-EXT-", "KUBE-XLB-")
 
@@ -40,7 +48,7 @@ class KubeProxy:
         self.syncs = 0
         self.log: list[str] = []
         self._port_cache: dict = {}  # (ns, name) -> (resourceVersions, ServicePorts)
-        self._rule_cache: dict = {}  # ServicePort.key() -> its RuleSet fragment
+        self._rule_cache: dict = {}  # service port identity -> (its key(), its rules: iptables_rules.Part)
         self._rule_cache_for: tuple = ()
         self._dirty_services: set[tuple[str, str]] = set()
         self._state = None  # what the last full sync wrote (partial.SyncState), iptables mode
@@ -124,9 +132,11 @@ class KubeProxy:
         self.syncs += 1
 
     def _ensure_jumps(self, table: str, rules: RuleSet) -> None:
-        """EnsureChain + EnsureRule(Prepend): the jump chains exist and the jump is in place."""
+        """EnsureChain + EnsureRule(Prepend): the jump chains exist and the jump is in place.
+        (The per-Service chains are created with their rules, by the replace that follows.)"""
         t = self.netfilter.table(table)
-        missing = {name: [] for name in rules.chains[table] if name not in t.chains}
+        missing = {name: [] for name in rules.chains[table]
+                   if name not in t.chains and not name.startswith(SERVICE_CHAIN_PREFIXES)}
         if missing:
             self.netfilter.replace_chains(table, missing)
         for builtin, rule in rules.jumps[table]:

@@ -2,6 +2,11 @@
 structured fast path; no text is parsed). Matches are listed in the order kube-proxy passes
 its arguments, so iptables-save prints exactly what it prints on a real node.
 
+The per-Service chains that make up almost all of the rules (KUBE-SVC-/KUBE-SVL- and
+KUBE-SEP-) are handed to netfilter as RuleSources: compact descriptions whose Rule objects
+are built only when a packet, iptables-save or a hand edit reads the chain. At 20,000
+Services that is ~200,000 rules a sync need not build.
+
 `modern` follows pkg/proxy/iptables/proxier.go of Kubernetes 1.26 (KUBE-SVC/SVL/EXT/FW/SEP
 chains, KUBE-POSTROUTING with RETURN/--xor-mark/MASQUERADE --random-fully, probabilities
 written with %0.10f). `legacy` follows the ~1.9 proxier the seed article's cluster ran
@@ -9,8 +14,6 @@ written with %0.10f). `legacy` follows the ~1.9 proxier the seed article's clust
 on the per-endpoint rules).
 """
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 from netlab.k8s.kubeproxy.model import ServicePort
 from netlab.net import netfilter as nf
@@ -21,13 +24,15 @@ DROP_MARK = 0x8000
 TABLES = ("filter", "nat")
 
 
-@dataclass
-class RuleSet:
-    """Per table: the chains kube-proxy owns (in declaration order) with their rules, and the
-    jumps it ensures at the top of built-in chains."""
+class Part:
+    """What one service port contributes, per table: its own chains (a list of rules, or a
+    RuleSource for the KUBE-SVC/SVL/SEP chains) and its slice of each shared chain, in
+    declaration order."""
 
-    chains: dict[str, dict[str, list[nf.Rule]]] = field(default_factory=lambda: {t: {} for t in TABLES})
-    jumps: dict[str, list[tuple[str, nf.Rule]]] = field(default_factory=lambda: {t: [] for t in TABLES})
+    __slots__ = ("chains",)
+
+    def __init__(self) -> None:
+        self.chains: dict[str, dict[str, list[nf.Rule] | nf.RuleSource]] = {t: {} for t in TABLES}
 
     def chain(self, table: str, name: str) -> list[nf.Rule]:
         rules = self.chains[table].get(name)
@@ -38,11 +43,18 @@ class RuleSet:
     def add(self, table: str, chain: str, rule: nf.Rule) -> None:
         self.chain(table, chain).append(rule)
 
-    heads: dict = field(default_factory=dict)  # table -> chain -> rules before the services' rules
-    parts: list = field(default_factory=list)  # per service port (in `ports` order): its fragment
 
-    def rule_count(self) -> int:
-        return sum(len(r) for t in self.chains.values() for r in t.values())
+class RuleSet(Part):
+    """Per table: the chains kube-proxy owns (in declaration order) with their rules, and the
+    jumps it ensures at the top of built-in chains."""
+
+    __slots__ = ("jumps", "heads", "parts")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.jumps: dict[str, list[tuple[str, nf.Rule]]] = {t: [] for t in TABLES}
+        self.heads: dict[str, dict[str, int]] = {}  # table -> chain -> rules before the services' rules
+        self.parts: list[Part] = []  # per service port (in `ports` order): its fragment
 
 
 def probability(n: int, style: str) -> str:
@@ -103,9 +115,9 @@ def kubelet_rules(rs: RuleSet, style: str) -> None:
     rs.jumps["filter"] += [("INPUT", nf.Rule(target=_j("KUBE-FIREWALL"))), ("OUTPUT", nf.Rule(target=_j("KUBE-FIREWALL")))]
 
 
-def build_part(sp: ServicePort, *, node: str, cluster_cidr: str, style: str, node_ip: str | None) -> RuleSet:
+def build_part(sp: ServicePort, *, node: str, cluster_cidr: str, style: str, node_ip: str | None) -> Part:
     """The rules one service port contributes: its own chains and its slice of the shared ones."""
-    part = RuleSet(chains={t: {} for t in TABLES})
+    part = Part()
     if node_ip is None and _is_ip(node):
         node_ip = node
     (_legacy_service if style == "legacy" else _modern_service)(part, sp, node, cluster_cidr, node_ip)
@@ -119,9 +131,11 @@ def build(ports: list[ServicePort], *, node: str, cluster_cidr: str, style: str 
     allowFromNode.
 
     `cache` (kept by the caller for one node, style and cluster CIDR) maps a service port's
-    key() to the rules it wrote last time: a sync after one change builds that service's
-    rules only — upstream's partial sync — and the result is identical to a full build,
-    because each service only appends to the shared chains, in service order."""
+    identity to its key() and the rules it wrote last time: a sync after one change builds
+    that service's rules only — upstream's partial sync — and the result is identical to a
+    full build, because each service only appends to the shared chains, in service order.
+    (Keyed by identity, compared by key: a key holds every endpoint, and a tuple does not
+    keep its hash, so hashing keys would cost more than building a cold part.)"""
     rs = RuleSet()
     legacy = style == "legacy"
     for table, dst, src, comment, new_only in (JUMPS_LEGACY if legacy else JUMPS_MODERN):
@@ -147,24 +161,35 @@ def build(ports: list[ServicePort], *, node: str, cluster_cidr: str, style: str 
         node_ip = node
     # Where each shared chain's per-service rules begin: the partial sync splices there.
     rs.heads = {t: {name: len(rules) for name, rules in rs.chains[t].items()} for t in TABLES}
-    fresh: dict[tuple, RuleSet] = {}
+    fresh: dict[tuple, tuple[tuple, Part]] = {}
+    parts = rs.parts
     for sp in ports:
         key = sp.key()
-        part = cache.get(key) if cache is not None else None
-        if part is None:
-            part = RuleSet(chains={t: {} for t in TABLES})
+        ident = (sp.namespace, sp.name, sp.port_name, sp.protocol)
+        hit = cache.get(ident) if cache is not None else None
+        if hit is not None and hit[0] == key:
+            part = hit[1]
+        else:
+            part = Part()
             if legacy:
                 _legacy_service(part, sp, node, cluster_cidr, node_ip)
             else:
                 _modern_service(part, sp, node, cluster_cidr, node_ip)
-        fresh[key] = part
+        fresh[ident] = (key, part)
+        parts.append(part)
         for table, chains in part.chains.items():
+            into = rs.chains[table]
             for name, rules in chains.items():
-                rs.chain(table, name).extend(rules)
+                shared = into.get(name)
+                if shared is not None:
+                    shared.extend(rules)
+                elif rules.__class__ is list:
+                    into[name] = list(rules)  # our own list: the cached part's must not grow
+                else:
+                    into[name] = rules  # a RuleSource: the service's own chain, built when read
     if cache is not None:
         cache.clear()
         cache.update(fresh)
-    rs.parts = [fresh[sp.key()] for sp in ports]
     rs.add("nat", "KUBE-SERVICES", nf.Rule(
         matches=[_c("kubernetes service nodeports; NOTE: this must be the last rule in this chain"),
                  nf.AddrType(dst_type="LOCAL")], target=_j("KUBE-NODEPORTS")))
@@ -184,34 +209,99 @@ def build(ports: list[ServicePort], *, node: str, cluster_cidr: str, style: str 
     return rs
 
 
-def _endpoint_chains(rs: RuleSet, sp: ServicePort, endpoints, *, comment: bool) -> None:
-    proto = sp.protocol
+class _EndpointRules(nf.RuleSource):
+    """KUBE-SEP-…: mark the endpoint's own traffic for masquerade (hairpin), remember the
+    client for session affinity, DNAT to the endpoint. If the Endpoints object lists the same
+    address twice, the rules come twice (`more`), as they would from upstream."""
+
+    __slots__ = ("sp", "ep", "more", "chain", "comment")
+
+    def __init__(self, sp: ServicePort, ep, chain: str, comment: bool) -> None:
+        super().__init__()
+        self.sp, self.ep, self.more, self.chain, self.comment = sp, ep, 0, chain, comment
+
+    @property
+    def targets(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("KUBE-MARK-MASQ",) * (1 + self.more)
+
+    def build(self) -> list[nf.Rule]:
+        sp, chain, proto, ep = self.sp, self.chain, self.sp.protocol, self.ep
+        out = []
+        for _ in range(1 + self.more):
+            head = [_c(sp.name_string)] if self.comment else []
+            out.append(nf.Rule(src=(ep.ip_int, 32), matches=list(head), target=_j("KUBE-MARK-MASQ")))
+            matches = list(head)
+            if sp.affinity_seconds:
+                matches.append(nf.Recent("set", name=chain))
+            matches.append(_tcpudp(proto))
+            out.append(nf.Rule(proto=proto, matches=matches, target=nf.Dnat(ep.text)))
+        return out
+
+
+def _endpoint_chains(rs: Part, sp: ServicePort, endpoints, *, comment: bool) -> list[str]:
+    """A KUBE-SEP- chain per endpoint; returns their names, one per endpoint."""
+    nat = rs.chains["nat"]
+    seps = []
     for ep in endpoints:
         chain = sp.sep(ep)
-        head = [_c(sp.name_string)] if comment else []
-        rs.add("nat", chain, nf.Rule(src=(ep.ip_int, 32), matches=list(head), target=_j("KUBE-MARK-MASQ")))
-        matches = list(head)
+        src = nat.get(chain)
+        if src is None:
+            nat[chain] = _EndpointRules(sp, ep, chain, comment)
+        else:  # the same address and port again: the same chain name
+            src.more += 1
+        seps.append(chain)
+    return seps
+
+
+class _BalanceRules(nf.RuleSource):
+    """KUBE-SVC-/KUBE-SVL- (legacy: KUBE-SVC-): in modern style, first the masquerade mark for
+    cluster-IP traffic from outside the cluster CIDR (when this is the service's internal
+    chain); then, with session affinity, a `recent --rcheck` per endpoint; then one rule per
+    endpoint, each but the last taken with probability 1/(endpoints left)."""
+
+    __slots__ = ("sp", "endpoints", "seps", "style", "comments", "masq_cidr")
+
+    def __init__(self, sp: ServicePort, endpoints, seps: list[str], style: str, comments: bool,
+                 masq_cidr: str | None) -> None:
+        super().__init__()
+        self.sp, self.endpoints, self.seps, self.style, self.comments = sp, endpoints, seps, style, comments
+        self.masq_cidr = masq_cidr
+
+    @property
+    def targets(self) -> list[str]:  # type: ignore[override]
+        seps = self.seps
+        return (["KUBE-MARK-MASQ"] if self.masq_cidr is not None else []) + (seps * 2 if self.sp.affinity_seconds else seps)
+
+    def build(self) -> list[nf.Rule]:
+        sp, proto, endpoints, seps = self.sp, self.sp.protocol, self.endpoints, self.seps
+        rules = []
+        if self.masq_cidr is not None:
+            rules.append(nf.Rule(src=self.masq_cidr, src_inv=True, dst=(sp.cluster_ip_int, 32), proto=proto, matches=[
+                _c(f"{sp.name_string} cluster IP"), _tcpudp(proto, dport=sp.port)], target=_j("KUBE-MARK-MASQ")))
         if sp.affinity_seconds:
-            matches.append(nf.Recent("set", name=chain))
-        matches.append(_tcpudp(proto))
-        rs.add("nat", chain, nf.Rule(proto=proto, matches=matches, target=nf.Dnat(ep.text)))
+            for ep, sep in zip(endpoints, seps):
+                c = [_c(f"{sp.name_string} -> {ep.text}")] if self.comments else []
+                rules.append(nf.Rule(matches=c + [nf.Recent("rcheck", name=sep, seconds=sp.affinity_seconds, reap=True)],
+                                     target=_j(sep)))
+        n = len(endpoints)
+        for i, (ep, sep) in enumerate(zip(endpoints, seps)):
+            c = [_c(f"{sp.name_string} -> {ep.text}")] if self.comments else []
+            stat = [nf.Statistic(probability=float(probability(n - i, self.style)))] if i < n - 1 else []
+            rules.append(nf.Rule(matches=c + stat, target=_j(sep)))
+        return rules
 
 
-def _balance(rs: RuleSet, sp: ServicePort, chain: str, endpoints, style: str, *, comments: bool) -> None:
-    rules = rs.chain("nat", chain)
-    if sp.affinity_seconds:
-        for ep in endpoints:
-            c = [_c(f"{sp.name_string} -> {ep.text}")] if comments else []
-            rules.append(nf.Rule(matches=c + [nf.Recent("rcheck", name=sp.sep(ep), seconds=sp.affinity_seconds, reap=True)],
-                                 target=_j(sp.sep(ep))))
-    n = len(endpoints)
-    for i, ep in enumerate(endpoints):
-        c = [_c(f"{sp.name_string} -> {ep.text}")] if comments else []
-        stat = [nf.Statistic(probability=float(probability(n - i, style)))] if i < n - 1 else []
-        rules.append(nf.Rule(matches=c + stat, target=_j(sp.sep(ep))))
+def _balance(rs: Part, sp: ServicePort, chain: str, endpoints, style: str, *, comments: bool,
+             masq_cidr: str | None = None, seps: list[str] | None = None) -> None:
+    """`seps`: the endpoints' KUBE-SEP- chain names, when the caller has them already."""
+    nat = rs.chains["nat"]
+    assert not nat.get(chain), chain  # declared (so it keeps its place) but empty: the source is the whole chain
+    if seps is None:
+        seps = [sp.sep(ep) for ep in endpoints]
+    nat[chain] = _BalanceRules(sp, endpoints, seps, style, comments, masq_cidr)
 
 
-def _modern_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str, node_ip: str | None) -> None:
+def _modern_service(rs: Part, sp: ServicePort, node: str, cluster_cidr: str, node_ip: str | None) -> None:
     """One service port as the 1.26 proxier writes it. Filter-table rules REJECT traffic for a
     service with no endpoints at all and DROP traffic whose traffic policy is Local when this
     node has no local endpoint; KUBE-PROXY-FIREWALL drops what the FW chain did not accept."""
@@ -225,8 +315,9 @@ def _modern_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str, 
     # needed for the short-circuit of pod and node traffic to external destinations.
     uses_cluster = not sp.internal_local or sp.externally_accessible
     uses_local = sp.internal_local or sp.external_local
-    reachable = list(all_eps) if uses_cluster else []
-    reachable += [e for e in local_eps if e not in reachable]
+    # the endpoints with a KUBE-SEP- chain: all, or only the local ones (a subset, in the same
+    # order: sp.endpoints is sorted by "ip:port" text, as upstream's endpoints cache is)
+    reachable = all_eps if uses_cluster else local_eps
     cluster_chain, local_chain = "KUBE-SVC-" + sp.hash, "KUBE-SVL-" + sp.hash
     ext_chain, fw_chain = "KUBE-EXT-" + sp.hash, "KUBE-FW-" + sp.hash
     internal_chain = local_chain if sp.internal_local else cluster_chain
@@ -273,9 +364,6 @@ def _modern_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str, 
     if sp.health_check_node_port:
         rs.add("filter", "KUBE-NODEPORTS", nf.Rule(proto="tcp", matches=[
             _c(f"{name} health check node port"), nf.Tcp(dport=sp.health_check_node_port)], target=nf.ACCEPT))
-    if has_internal:
-        rs.add("nat", internal_chain, nf.Rule(src=cluster_cidr, src_inv=True, dst=vip, proto=proto, matches=[
-            _c(f"{name} cluster IP"), _tcpudp(proto, dport=sp.port)], target=_j("KUBE-MARK-MASQ")))
     if uses_ext:
         if not sp.external_local:
             rs.add("nat", ext_chain, nf.Rule(matches=[_c(f"masquerade traffic for {name} external destinations")],
@@ -301,11 +389,16 @@ def _modern_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str, 
             for lb in sp.lb_ips:
                 rs.add("nat", fw_chain, nf.Rule(src=f"{lb}/32", matches=[lb_comment], target=_j(ext_chain)))
         rs.add("nat", fw_chain, nf.Rule(matches=[_c(f"other traffic to {name} will be dropped by KUBE-PROXY-FIREWALL")]))
+    # The internal chain starts with the masquerade mark for cluster-IP traffic from outside
+    # the cluster CIDR; it always is one of the two balanced here (has_internal implies it).
+    masq = cluster_cidr if has_internal else None
+    seps = _endpoint_chains(rs, sp, reachable, comment=True)
     if has_endpoints and uses_cluster:
-        _balance(rs, sp, cluster_chain, all_eps, "modern", comments=True)
+        _balance(rs, sp, cluster_chain, all_eps, "modern", comments=True,
+                 masq_cidr=masq if internal_chain == cluster_chain else None, seps=seps if reachable is all_eps else None)
     if local_eps and uses_local:
-        _balance(rs, sp, local_chain, local_eps, "modern", comments=True)
-    _endpoint_chains(rs, sp, sorted(reachable, key=lambda e: e.text), comment=True)
+        _balance(rs, sp, local_chain, local_eps, "modern", comments=True,
+                 masq_cidr=masq if internal_chain == local_chain else None, seps=seps if reachable is local_eps else None)
 
 
 def _is_ip(text: str) -> bool:
@@ -316,7 +409,7 @@ def _is_ip(text: str) -> bool:
     return True
 
 
-def _legacy_load_balancer(rs: RuleSet, sp: ServicePort, node_ip: str | None, svc_chain: str, xlb_chain: str) -> None:
+def _legacy_load_balancer(rs: Part, sp: ServicePort, node_ip: str | None, svc_chain: str, xlb_chain: str) -> None:
     """1.9: every ingress IP jumps to KUBE-FW-, which masquerades (Cluster policy), lets the
     allowed sources on to the SVC (or XLB) chain, and marks everything else for DROP."""
     fw_chain = "KUBE-FW-" + sp.hash
@@ -340,7 +433,7 @@ def _legacy_load_balancer(rs: RuleSet, sp: ServicePort, node_ip: str | None, svc
         rs.add("nat", fw_chain, nf.Rule(matches=[comment], target=_j("KUBE-MARK-DROP")))
 
 
-def _legacy_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str, node_ip: str | None) -> None:
+def _legacy_service(rs: Part, sp: ServicePort, node: str, cluster_cidr: str, node_ip: str | None) -> None:
     proto, name = sp.protocol, sp.name_string
     eps = sp.endpoints
     has_endpoints = bool(eps)
@@ -390,8 +483,7 @@ def _legacy_service(rs: RuleSet, sp: ServicePort, node: str, cluster_cidr: str, 
                 target=nf.Reject()))
     if not has_endpoints:
         return
-    _balance(rs, sp, svc_chain, eps, "legacy", comments=False)
-    _endpoint_chains(rs, sp, eps, comment=False)
+    _balance(rs, sp, svc_chain, eps, "legacy", comments=False, seps=_endpoint_chains(rs, sp, eps, comment=False))
     if sp.external_local:
         rs.add("nat", xlb_chain, nf.Rule(src=cluster_cidr, matches=[
             _c("Redirect pods trying to reach external loadbalancer VIP to clusterIP")], target=_j(svc_chain)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
-from netlab.k8s.kubeproxy.iptables_rules import TABLES, RuleSet, build_part
+from netlab.k8s.kubeproxy.iptables_rules import TABLES, Part, RuleSet, build_part
 from netlab.k8s.kubeproxy.model import ServicePort, ports_of
 
 OWN_PREFIXES = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-SEP-", "KUBE-FW-", "KUBE-EXT-", "KUBE-XLB-")
@@ -24,7 +24,7 @@ class SyncState:
     """What the last full sync wrote, kept so that later syncs can be partial."""
 
     order: list[str]  # service-port sort keys, in KUBE-SERVICES order
-    parts: dict[str, RuleSet]
+    parts: dict[str, Part]
     by_service: dict[tuple[str, str], list[str]]
     counts: dict[str, dict[str, list[int]]]  # table -> shared chain -> rules per service port (aligned with order)
     heads: dict[str, dict[str, int]]
@@ -40,9 +40,15 @@ class SyncState:
             by_service.setdefault((sp.namespace, sp.name), []).append(key)
         counts, lengths = {}, {}
         for t in TABLES:
-            shared = [c for c in rules.chains[t] if not c.startswith(OWN_PREFIXES)]
-            counts[t] = {c: [len(parts[k].chains[t].get(c, ())) for k in order] for c in shared}
-            lengths[t] = {c: len(rules.chains[t][c]) for c in shared}
+            # one pass over the parts (a part touches two or three chains, not all of them)
+            per_chain = {c: [0] * len(order) for c in rules.chains[t] if not c.startswith(OWN_PREFIXES)}
+            for i, part in enumerate(rules.parts):
+                for c, slice_ in part.chains[t].items():
+                    per_port = per_chain.get(c)
+                    if per_port is not None:
+                        per_port[i] = len(slice_)
+            counts[t] = per_chain
+            lengths[t] = {c: len(rules.chains[t][c]) for c in per_chain}
         return cls(order, parts, by_service, counts, rules.heads, lengths, params)
 
 
@@ -73,7 +79,7 @@ def partial_sync(state: SyncState, nf, api, services: set[tuple[str, str]]) -> b
             for part in new.values():
                 for c, rules in part.chains[t].items():
                     if c.startswith(OWN_PREFIXES):
-                        new_own.setdefault(c, []).extend(rules)
+                        new_own[c] = rules  # a list or a RuleSource; each port's own chains are its alone
             if new_own:
                 nf.replace_chains(t, new_own)
             stale[t] = sorted(old_own - set(new_own))
@@ -93,7 +99,7 @@ def partial_sync(state: SyncState, nf, api, services: set[tuple[str, str]]) -> b
     return True
 
 
-def _splice(state: SyncState, nf, key: str, part: RuleSet | None) -> None:
+def _splice(state: SyncState, nf, key: str, part: Part | None) -> None:
     """Put one service port's slice of every shared chain in place (or remove it), then move
     the bookkeeping (order and counts are shared by both tables)."""
     order = state.order

@@ -327,8 +327,8 @@ class Chain:
         if self._rules is not None:
             self.origin = None
 
-    def __repr__(self) -> str:
-        return f"Chain({self.name!r}, {len(self.rules)} rules)"
+    def __repr__(self) -> str:  # never builds a source's rules
+        return f"Chain({self.name!r}, {len(self._rules)} rules)" if self.built else f"Chain({self.name!r}, not built)"
 
 
 class Table:
