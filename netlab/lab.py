@@ -56,6 +56,7 @@ class Lab:
                 raise SourceError(doc.source, doc.start_line, err.message) from None
         if spec.dns_replicas:
             self.cluster.add_dns_addon(spec.dns_replicas)
+        self.cluster.add_kube_proxy_addon()  # last: the objects before it keep their UIDs and versions
         self.cluster.tick()  # node agents catch up with the lab file's objects
         self.world.clock = STARTUP_SECONDS
         self.world.take_traces()

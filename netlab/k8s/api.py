@@ -83,6 +83,10 @@ class ApiStore:
     def watch(self, kinds: set[str] | None, fn: Callable[[Event], None]) -> None:
         self._watchers.append((kinds, fn))
 
+    def unwatch(self, fn: Callable[[Event], None]) -> None:
+        """Stop telling fn about changes (a node agent that exits, as kube-proxy does on restart)."""
+        self._watchers = [(kinds, f) for kinds, f in self._watchers if f != fn]
+
     def _notify(self, event: Event) -> None:
         kind = event.obj["kind"]
         for kinds, fn in list(self._watchers):

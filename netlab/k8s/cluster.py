@@ -64,6 +64,9 @@ class Cluster:
         self.api.watch({"Pod"}, self._on_pod)  # before the endpoints controller: pods get IPs first
         self.endpoints = EndpointsController(self.api)
         self.deployments = DeploymentController(self.api, world.stream("pod-names"))
+        from netlab.k8s.daemonsets import DaemonSetController
+
+        self.daemonsets = DaemonSetController(self.api, world.stream("daemonset-pod-names"), [n.name for n in spec.nodes])
         self._add_kubernetes_service()
         from netlab.k8s.kubeproxy import KubeProxy
         from netlab.net.addr import fmt_prefix as _fp
@@ -161,6 +164,17 @@ class Cluster:
         from netlab.k8s.addons import coredns_objects
 
         for obj in coredns_objects(self.spec, replicas):
+            self.api.create(obj)
+
+    def add_kube_proxy_addon(self) -> None:
+        """kube-proxy as kubeadm installs it: the kube-proxy ConfigMap (config.conf, seeded
+        from the lab's kubeProxy settings) and DaemonSet in kube-system, one pod per node.
+        Each node's agent already runs; its pod adopts it, and a restarted pod restarts it
+        with the ConfigMap's config (netlab/k8s/kubeproxy/config.py)."""
+        from netlab.k8s.kubeproxy.config import KubeProxyPods, addon_objects
+
+        self.kube_proxy_pods = KubeProxyPods(self)
+        for obj in addon_objects(self.spec, self.version):
             self.api.create(obj)
 
     def tick(self) -> None:

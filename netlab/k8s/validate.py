@@ -17,7 +17,7 @@ import re
 from netlab.k8s import schema as k8s_schema
 from netlab.k8s.api import ApiError
 
-SUPPORTED = {("v1", "Namespace"), ("v1", "Pod"), ("apps/v1", "Deployment"), ("apps/v1", "ReplicaSet"),
+SUPPORTED = {("v1", "Namespace"), ("v1", "Pod"), ("apps/v1", "Deployment"), ("apps/v1", "ReplicaSet"), ("apps/v1", "DaemonSet"),
              ("v1", "Service"), ("v1", "Endpoints"), ("discovery.k8s.io/v1", "EndpointSlice"),
              ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "ServiceAccount"),
              ("networking.k8s.io/v1", "Ingress"), ("networking.k8s.io/v1", "IngressClass"),

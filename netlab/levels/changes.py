@@ -28,7 +28,7 @@ IPVSADM_WRITE = {"-A", "--add-service", "-E", "--edit-service", "-D", "--delete-
 KUBECTL_READ = {"get", "describe", "logs", "explain", "top", "version", "cluster-info", "api-resources",
                 "api-versions", "config", "auth", "diff", "wait", "completion", "help"}
 KUBECTL_ALIASES = {"netpol": "networkpolicy", "networkpolicies": "networkpolicy", "svc": "service", "services": "service",
-                   "ep": "endpoints", "deploy": "deployment", "deployments": "deployment", "po": "pod", "pods": "pod",
+                   "ep": "endpoints", "ds": "daemonset", "daemonsets": "daemonset", "deploy": "deployment", "deployments": "deployment", "po": "pod", "pods": "pod",
                    "cm": "configmap", "configmaps": "configmap", "ing": "ingress", "ingresses": "ingress",
                    "ns": "namespace", "namespaces": "namespace"}
 
@@ -148,14 +148,37 @@ def _normal(argv: list[str]) -> list[str]:
     return out
 
 
+# Options whose value is the next word: left out with it, so `kubectl -n shop delete svc x`
+# reads as `kubectl delete service x`.
+VALUE_OPTIONS = {
+    "kubectl": {"-n", "--namespace", "-l", "--selector", "-o", "--output", "-f", "--filename", "-c", "--container",
+                "-p", "--patch", "--type", "--context", "--cluster", "--user", "--kubeconfig", "-s", "--server"},
+    "iptables": {"-t", "--table"},
+}
+
+
+def _words(argv: list[str]) -> list[str]:
+    takes = VALUE_OPTIONS.get(argv[0], set()) if argv else set()
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a.startswith("-"):
+            skip = a in takes
+        else:
+            out.append(a)
+    return out
+
+
 def forbidden(line: str, patterns: tuple[str, ...] | list[str]) -> str | None:
     """The forbidden pattern a line breaks, or None. A pattern is a command prefix
     (`kubectl delete networkpolicy`): it matches any command in the line whose words,
-    options left out and kubectl short names expanded, start with the pattern's words."""
+    options (and their values) left out and kubectl short names expanded, start with the
+    pattern's words."""
     import shlex
 
     for argv, _ in commands(line):
-        words = _normal([a for a in argv if not a.startswith("-")])
+        words = _normal(_words(argv))
         for pattern in patterns:
             want = _normal(shlex.split(pattern))
             if words[:len(want)] == want:

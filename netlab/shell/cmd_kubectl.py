@@ -11,6 +11,7 @@ from netlab.shell.kubectl.explain import explain
 from netlab.shell.kubectl.get import ALIASES, parse_selector, run_get
 from netlab.shell.kubectl.logs import logs
 from netlab.shell.kubectl.patch import patch
+from netlab.shell.kubectl.rollout import rollout
 from netlab.shell.kubectl.run import create, run_pod
 from netlab.shell.registry import Invocation, command
 
@@ -162,6 +163,16 @@ def kubectl(inv: Invocation) -> int:
                 if not pods:
                     return inv.fail(f"error: unable to upgrade connection: pod does not exist", 1)
                 pod_name = pods[0]["metadata"]["name"]
+            elif kind == "DaemonSet":
+                from netlab.k8s.daemonsets import owner_of
+
+                if api.get("DaemonSet", namespace, name) is None:
+                    return inv.fail(f'Error from server (NotFound): daemonsets.apps "{name}" not found', 1)
+                pods = sorted((p for p in api.list("Pod", namespace) if owner_of(p) == name),
+                              key=lambda p: p.get("spec", {}).get("nodeName", ""))
+                if not pods:
+                    return inv.fail("error: unable to upgrade connection: pod does not exist", 1)
+                pod_name = pods[0]["metadata"]["name"]
             elif kind == "Pod":
                 pod_name = name
             else:
@@ -208,7 +219,7 @@ def _delete_files(inv: Invocation, pos: list[str], opts: dict, namespace: str) -
 
 
 VERBS = {"apply": _apply, "create": create, "run": run_pod, "logs": logs, "patch": patch, "edit": edit,
-         "explain": explain}
+         "explain": explain, "rollout": rollout}
 
 
 def split_target(pos: list[str]) -> tuple[str | None, list[str]]:
@@ -266,6 +277,15 @@ def _other_verbs(inv: Invocation, verb: str, pos: list[str], opts: dict, namespa
                 out.append(text)
         return "\n\n".join(o.rstrip("\n") for o in out) + "\n" if out else ""
     if verb == "delete":
+        if not names and opts["selector"]:  # kubectl delete pods -l k8s-app=kube-proxy
+            try:
+                match = parse_selector(opts["selector"])
+            except ValueError as err:
+                raise ApiError(f"error: {err}") from None
+            names = [o["metadata"]["name"] for o in api.list(kind, namespace)
+                     if match(o["metadata"].get("labels") or {})]
+            if not names:
+                return "No resources found\n"
         if not names:
             raise ApiError("error: resource(s) were provided, but no name was specified")
         return "".join(verbs.delete(api, namespace, kind, n) for n in names)

@@ -34,4 +34,7 @@ def test_forbidden_matches_aliases_and_nested_commands():
     assert forbidden("kubectl delete networkpolicies/deny-all", pats) == pats[0]
     assert forbidden("ssh n1 kubectl delete networkpolicy x", pats) == pats[0]
     assert forbidden("kubectl get networkpolicy", pats) is None
+    assert forbidden("kubectl -n payments delete netpol default-deny", pats) == pats[0]
+    assert forbidden("kubectl delete --namespace payments networkpolicy x", pats) == pats[0]
+    assert forbidden("kubectl -n tenants delete svc -l tenant=t0001", ["kubectl delete service"]) is not None
     assert forbidden("ip route del default", ["ip route del"]) == "ip route del"

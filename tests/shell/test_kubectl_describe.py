@@ -31,7 +31,8 @@ def test_describe_namespace_and_node():
     assert lab.sh("kubectl describe ns default").output.endswith("No resource quota.\n\nNo LimitRange resource.\n")
     node = lab.sh("kubectl describe node 192.168.0.22").output
     assert "PodCIDR:                      172.30.9.0/24" in node
-    assert "Non-terminated Pods:          (4 in total)" in node
+    assert "Non-terminated Pods:          (5 in total)" in node  # 3 app pods, coredns, kube-proxy
+    assert "  kube-system  kube-proxy-" in node
 
 
 def test_global_flags_may_come_before_the_verb():

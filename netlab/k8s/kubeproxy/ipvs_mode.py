@@ -46,6 +46,13 @@ class IpvsMode:
         self._parsed: dict[tuple[str, str], tuple] = {}  # (set, entry text) -> parsed elements
         ns.sysctl.update({"net.ipv4.vs.conntrack": "1", "net.ipv4.conf.all.arp_ignore": "1",
                           "net.ipv4.conf.all.arp_announce": "2", "net.ipv4.vs.expire_nodest_conn": "1"})
+        self.dummy = None
+        self._ensure()
+
+    def _ensure(self) -> None:
+        """EnsureDummyDevice and ensureIPSet, as every sync upstream does: after `kube-proxy
+        --cleanup` the running proxier puts kube-ipvs0 and its sets back."""
+        ns = self.ns
         dev = ns.dev(DUMMY)
         if dev is None:
             from netlab.net.addr import random_mac
@@ -53,13 +60,17 @@ class IpvsMode:
             dev = Dummy(DUMMY, random_mac(ns.world.rng))
             ns.add_device(dev)  # left DOWN, as kube-proxy leaves it: the local routes are what matter
         self.dummy = dev
+        sets = ipsets.sets_of(ns)
         for name, (stype, _) in SETS.items():
-            ipsets.create(ns, name, stype, comment=False, range_=(0, 65535) if stype.startswith("bitmap") else None,
-                          exist=True)
+            if name not in sets:
+                ipsets.create(ns, name, stype, comment=False, range_=(0, 65535) if stype.startswith("bitmap") else None)
 
     # -- one sync --------------------------------------------------------------
     def sync(self, ports: list[ServicePort], node: str) -> None:
         ns = self.ns
+        sets = ipsets.sets_of(ns)
+        if ns.dev(DUMMY) is not self.dummy or any(name not in sets for name in SETS):
+            self._ensure()
         node_ips = [a.ip for d in ns.devices.values() if d is not self.dummy and d.kind != "loopback" for a in d.addrs]
         wanted_vips: set[int] = set()
         wanted: dict[tuple, tuple[ServicePort, list]] = {}

@@ -16,14 +16,22 @@ def _containers(spec: dict, indent: str = "  ") -> list[str]:
     lines = [f"{indent}Containers:"]
     for c in spec.get("containers", []):
         ports = ", ".join(f"{p['containerPort']}/{p.get('protocol', 'TCP')}" for p in c.get("ports", []) or []) or "<none>"
-        env = [f"{e['name']}:  {e.get('value', '')}" for e in c.get("env", []) or []]
+        env = [f"{e['name']}:  {e['value']}" if "value" in e else
+               f"{e['name']}:   ({_field_ref(e)})" for e in c.get("env", []) or []]
         lines += [f"{indent} {c.get('name', '')}:", f"{indent}  Image:        {c.get('image', '')}",
                   f"{indent}  Port:         {ports}", f"{indent}  Host Port:    0/TCP" if ports != "<none>" else
-                  f"{indent}  Host Port:    <none>",
-                  f"{indent}  Environment:  {env[0] if env else '<none>'}"] + [f"{indent}                {e}" for e in env[1:]]
+                  f"{indent}  Host Port:    <none>"]
+        if c.get("command"):
+            lines += [f"{indent}  Command:"] + [f"{indent}    {arg}" for arg in c["command"]]
+        lines += [f"{indent}  Environment:  {env[0] if env else '<none>'}"] + [f"{indent}                {e}" for e in env[1:]]
         lines.append(f"{indent}  Mounts:       <none>")
     lines.append(f"{indent}Volumes:        <none>")
     return lines
+
+
+def _field_ref(env: dict) -> str:
+    ref = (env.get("valueFrom") or {}).get("fieldRef") or {}
+    return f"{ref.get('apiVersion', 'v1')}:{ref.get('fieldPath', '')}" if ref else ""
 
 
 def describe_deployment(api, dep: dict) -> str:
@@ -134,10 +142,46 @@ def describe_node(api, node: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def describe_daemonset(api, ds: dict) -> str:
+    meta, spec, status = ds["metadata"], ds.get("spec", {}), ds.get("status", {})
+    template = spec.get("template", {})
+    tspec = template.get("spec", {})
+    sel = ",".join(f"{k}={v}" for k, v in sorted(spec.get("selector", {}).get("matchLabels", {}).items()))
+    node_sel = ",".join(f"{k}={v}" for k, v in sorted((tspec.get("nodeSelector") or {}).items()))
+    from netlab.k8s.daemonsets import owner_of
+
+    pods = [p for p in api.list("Pod", meta.get("namespace", "default")) if owner_of(p) == meta["name"]]
+    waiting = sum(1 for p in pods if any("waiting" in (c.get("state") or {})
+                                         for c in (p.get("status") or {}).get("containerStatuses") or []))
+    head = describe_block([
+        ("Name", meta["name"]), ("Selector", sel or "<none>"), ("Node-Selector", node_sel or "<none>"),
+        ("Labels", _kv(meta.get("labels"))),
+        ("Annotations", [f"deprecated.daemonset.template.generation: {meta.get('generation', 1)}"])])
+    lines = head.rstrip("\n").split("\n") + [
+        f"Desired Number of Nodes Scheduled: {status.get('desiredNumberScheduled', 0)}",
+        f"Current Number of Nodes Scheduled: {status.get('currentNumberScheduled', 0)}",
+        f"Number of Nodes Scheduled with Up-to-date Pods: {status.get('updatedNumberScheduled', 0)}",
+        f"Number of Nodes Scheduled with Available Pods: {status.get('numberAvailable', 0)}",
+        f"Number of Nodes Misscheduled: {status.get('numberMisscheduled', 0)}",
+        f"Pods Status:  {len(pods) - waiting} Running / {waiting} Waiting / 0 Succeeded / 0 Failed"]
+    tlabels = ",".join(f"{k}={v}" for k, v in sorted(template.get("metadata", {}).get("labels", {}).items()))
+    lines += ["Pod Template:", f"  Labels:           {tlabels or '<none>'}"]
+    if (template.get("metadata") or {}).get("annotations"):
+        lines.append("  Annotations:      " + "\n                    ".join(_kv(template["metadata"]["annotations"])))
+    lines.append(f"  Service Account:  {tspec.get('serviceAccountName', 'default')}")
+    lines += _containers(tspec)
+    if tspec.get("priorityClassName"):
+        lines.append(f"  Priority Class Name:  {tspec['priorityClassName']}")
+    lines.append("Events:                 <none>")
+    return "\n".join(lines) + "\n"
+
+
 def describe_other(api, kind: str, obj: dict) -> str | None:
     """The describe text for these kinds, or None (the caller falls back)."""
     if kind == "Deployment":
         return describe_deployment(api, obj)
+    if kind == "DaemonSet":
+        return describe_daemonset(api, obj)
     if kind == "ConfigMap":
         return describe_configmap(obj)
     if kind == "Secret":

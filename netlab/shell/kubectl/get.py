@@ -11,6 +11,7 @@ ALIASES = {
     "po": "Pod", "pod": "Pod", "pods": "Pod",
     "no": "Node", "node": "Node", "nodes": "Node",
     "deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
+    "ds": "DaemonSet", "daemonset": "DaemonSet", "daemonsets": "DaemonSet",
     "ns": "Namespace", "namespace": "Namespace", "namespaces": "Namespace",
     "svc": "Service", "service": "Service", "services": "Service",
     "ep": "Endpoints", "endpoints": "Endpoints",
@@ -102,7 +103,11 @@ def pod_row(pod: dict, now: float, wide: bool, all_ns: bool) -> list[str]:
     statuses = status.get("containerStatuses", [])
     ready = sum(1 for c in statuses if c.get("ready"))
     restarts = sum(c.get("restartCount", 0) for c in statuses)
-    row = [pod["metadata"]["name"], f"{ready}/{len(containers)}", status.get("phase", "Pending"), str(restarts), age(pod, now)]
+    # kubectl shows a waiting container's reason (CrashLoopBackOff, ContainerCreating) instead of the phase
+    reason = next((c["state"]["waiting"].get("reason") for c in statuses
+                   if isinstance(c.get("state"), dict) and "waiting" in c["state"]), None)
+    row = [pod["metadata"]["name"], f"{ready}/{len(containers)}", reason or status.get("phase", "Pending"), str(restarts),
+           age(pod, now)]
     if all_ns:
         row.insert(0, pod["metadata"].get("namespace", "default"))
     if wide:
@@ -130,6 +135,19 @@ def deployment_row(dep: dict, now: float, wide: bool, all_ns: bool) -> list[str]
            str(status.get("availableReplicas", 0)), age(dep, now)]
     if all_ns:
         row.insert(0, dep["metadata"].get("namespace", "default"))
+    if wide:
+        row += workload_wide_columns(spec)
+    return row
+
+
+def daemonset_row(ds: dict, now: float, wide: bool, all_ns: bool) -> list[str]:
+    spec, status = ds.get("spec", {}), ds.get("status", {})
+    selector = spec.get("template", {}).get("spec", {}).get("nodeSelector") or {}
+    row = [ds["metadata"]["name"]] + [str(status.get(k, 0)) for k in (
+        "desiredNumberScheduled", "currentNumberScheduled", "numberReady", "updatedNumberScheduled", "numberAvailable")]
+    row += [",".join(f"{k}={v}" for k, v in selector.items()) or "<none>", age(ds, now)]
+    if all_ns:
+        row.insert(0, ds["metadata"].get("namespace", "default"))
     if wide:
         row += workload_wide_columns(spec)
     return row
@@ -224,6 +242,8 @@ HEADERS = {
     "ConfigMap": (["NAME", "DATA", "AGE"], []),
     "Secret": (["NAME", "TYPE", "DATA", "AGE"], []),
     "ReplicaSet": (["NAME", "DESIRED", "CURRENT", "READY", "AGE"], ["CONTAINERS", "IMAGES", "SELECTOR"]),
+    "DaemonSet": (["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"],
+                  ["CONTAINERS", "IMAGES", "SELECTOR"]),
     "NetworkPolicy": (["NAME", "POD-SELECTOR", "AGE"], []),
 }
 from netlab.shell.kubectl.ingress_rows import (INGRESS_HEADERS, INGRESSCLASS_HEADERS,  # noqa: E402
@@ -232,7 +252,7 @@ from netlab.shell.kubectl.ingress_rows import (INGRESS_HEADERS, INGRESSCLASS_HEA
 HEADERS.update({"Ingress": INGRESS_HEADERS, "IngressClass": INGRESSCLASS_HEADERS})
 ROWS = {"Ingress": ingress_row, "IngressClass": ingressclass_row, "Service": service_row, "Endpoints": endpoints_row, "EndpointSlice": slice_row, "ConfigMap": configmap_row,
         "Secret": secret_row, "ReplicaSet": replicaset_row, "Namespace": namespace_row,
-        "NetworkPolicy": networkpolicy_row}
+        "NetworkPolicy": networkpolicy_row, "DaemonSet": daemonset_row}
 
 
 def rfc3339(seconds: float) -> str:
@@ -379,7 +399,7 @@ def run_get(api, now: float, kind: str, names: list[str], namespace: str, all_ns
     return out, 1 if missing else 0
 
 
-GROUPS = {"Deployment": "apps", "ReplicaSet": "apps", "EndpointSlice": "discovery.k8s.io", "Ingress": "networking.k8s.io",
+GROUPS = {"Deployment": "apps", "ReplicaSet": "apps", "DaemonSet": "apps", "EndpointSlice": "discovery.k8s.io", "Ingress": "networking.k8s.io",
           "NetworkPolicy": "networking.k8s.io", "IngressClass": "networking.k8s.io"}
 
 

@@ -25,6 +25,17 @@ def logs(inv, pos: list[str], opts: dict, namespace: str) -> int:
             if len(pods) > 1:
                 prefix = f"Found {len(pods)} pods, using pod/{pods[0]['metadata']['name']}\n"
             target = pods[0]["metadata"]["name"]
+        elif kind == "DaemonSet":
+            from netlab.k8s.daemonsets import owner_of
+
+            if api.get("DaemonSet", namespace, name) is None:
+                return inv.fail(f'error: daemonsets.apps "{name}" not found', 1)
+            pods = [p for p in api.list("Pod", namespace) if owner_of(p) == name]
+            if not pods:
+                return inv.fail("error: timed out waiting for the condition", 1)
+            if len(pods) > 1:
+                prefix = f"Found {len(pods)} pods, using pod/{pods[0]['metadata']['name']}\n"
+            target = pods[0]["metadata"]["name"]
         elif kind == "Pod":
             target = name
         else:
