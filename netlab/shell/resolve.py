@@ -42,7 +42,11 @@ def endpoint(lab, name: str):
     ctx = Session.context_for(lab.session, name) if hasattr(lab, "session") else None
     if ctx is not None:
         if ctx.kind == "node":
-            return ctx.ns, cluster.nodes[ctx.name].spec.ip
+            node = cluster.nodes.get(ctx.name)
+            if node is None:  # `client` or `router`: a machine of the underlay, not a cluster node
+                return ctx.ns, next((a.ip for d in ctx.ns.devices.values() if d.kind != "loopback"
+                                     for a in d.addrs), None)
+            return ctx.ns, node.spec.ip
         pod = cluster.api.get("Pod", *ctx.name.split("/", 1))
         ip = (pod or {}).get("status", {}).get("podIP")
         return ctx.ns, parse_ip(ip) if ip else None
