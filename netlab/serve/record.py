@@ -77,7 +77,8 @@ def report(path: str) -> str:
             elif event in ("broadcast", "push-level", "inject", "reset", "end"):
                 detail = entry.get("text") or entry.get("level") or entry.get("fault") or ""
                 target = entry.get("target", "")
-                notes.append(f"{_clock(when)} {entry.get('by', '?')}: {event} {detail} {target}".rstrip())
+                notes.append(" ".join(part for part in (f"{_clock(when)} {entry.get('by', '?')}: {event}", detail, target)
+                                      if part))  # a reset has no detail: no double space
     lines = []
     if started is not None:
         lines.append(f"session {_clock(started)} – {_clock(ended)} ({_duration(ended - started)})")

@@ -102,6 +102,8 @@ def _parse(doc: Doc, base: str) -> Roster:
     password = data.get("password")
     if password is not None and (not isinstance(password, str) or not password.startswith("scrypt$")):
         raise doc.error("password", "must be a hash from `netlab serve passwd` (scrypt$...), never the password")
+    if password is not None and not _complete_hash(password):  # a cut-off copy would refuse every password
+        raise doc.error("password", "not a whole hash from `netlab serve passwd` (scrypt$N$R$P$SALT$DIGEST)")
     users_data = data.get("users")
     if not isinstance(users_data, dict) or not users_data:
         raise doc.error("users", "give at least one user (name: {role: trainee|instructor, keys: FILE})")
@@ -127,7 +129,10 @@ def _parse(doc: Doc, base: str) -> Roster:
         if keys is None and not (allow_password and password):
             raise doc.error(where, "has no way to log in: give `keys:` or set the workshop `password:`")
         roster.users[name] = User(name, role, keys, allow_password)
-    for group, members in (data.get("groups") or {}).items():
+    groups = data.get("groups") or {}
+    if not isinstance(groups, dict):
+        raise doc.error("groups", "must be a mapping of group names to lists of users (team-a: [alice, bob])")
+    for group, members in groups.items():
         where = f"groups.{group}"
         if not isinstance(members, list) or not members:
             raise doc.error(where, "must be a list of user names")
@@ -140,6 +145,15 @@ def _parse(doc: Doc, base: str) -> Roster:
             user.group = str(group)
         roster.groups[str(group)] = [str(m) for m in members]
     return roster
+
+
+def _complete_hash(stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        return (scheme == "scrypt" and int(n) > 1 and int(r) > 0 and int(p) > 0
+                and len(base64.b64decode(salt, validate=True)) > 0 and len(base64.b64decode(digest, validate=True)) > 0)
+    except ValueError:  # too few parts, not numbers, not base64 (binascii.Error is a ValueError)
+        return False
 
 
 def _authorized_keys(doc: Doc, where: str, path: str):
