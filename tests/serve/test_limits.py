@@ -124,7 +124,7 @@ class LosesTheFirstStop:
         self.stops = 0
         self.pythonapi = self
 
-    def PyThreadState_SetAsyncExc(self, ident, exc):  # noqa: N802 - the C API's name
+    def PyThreadState_SetAsyncExc(self, ident, exc):
         if exc is not None:
             self.stops += 1
             if self.stops == 1:
