@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "serve"))
 
-from conftest import PASSWORD, start_server, stop_server, write_roster  # noqa: E402
-from sshterm import Trainee  # noqa: E402
+from serverkit import PASSWORD, start_server, stop_server, write_roster
+from sshterm import Trainee
 
 KEYS_PER_SESSION = 24
 PACE = 1 / 8  # seconds between keys of one session
@@ -79,7 +79,7 @@ async def _session(port: int, user: str, first_frames: list, echo: list, ready: 
             trainee.term.changed.clear()
             try:
                 await asyncio.wait_for(trainee.term.changed.wait(), 5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
         echo.append(time.perf_counter() - sent)
         await asyncio.sleep(PACE * random.uniform(0.5, 1.5))

@@ -288,7 +288,7 @@ class DashboardApp(App):
         """The roster once at start: the hub's first push may come before this app runs."""
         try:
             reply = self.link.conn.request({"op": "roster"})
-        except Exception:  # noqa: BLE001 - the regular pushes will fill the table
+        except Exception:
             return
         if reply.get("members") is not None and not self.rows:
             self.call_from_thread(self.classroom_members, {"members": reply["members"]})
@@ -305,7 +305,7 @@ class DashboardApp(App):
             if isinstance(screen, WatchScreen):
                 try:
                     screen.update(bytes(message["state"]))
-                except Exception as err:  # noqa: BLE001 - a newer blob that does not rebuild: the last one stays
+                except Exception as err:
                     self.notify(str(err), title=f"watch {screen.user}", severity="error")
 
     def classroom_end(self, by: str) -> None:
@@ -419,7 +419,7 @@ class DashboardApp(App):
         except ProtocolError as err:
             self.call_from_thread(self.notify, str(err), title=title, severity="error")
             return
-        except Exception as err:  # noqa: BLE001 - a broken link is one line, not a traceback
+        except Exception as err:
             self.call_from_thread(self.notify, f"the classroom server did not answer: {err}", title=title,
                                   severity="error")
             return
@@ -511,7 +511,7 @@ class DashboardApp(App):
     def _end(self) -> None:
         try:
             self.link.conn.request({"op": "end"})
-        except Exception as err:  # noqa: BLE001 - ProtocolError or a broken link: one line
+        except Exception as err:
             self.call_from_thread(self.notify, str(err), title="end class", severity="error")
             return
         self.call_from_thread(self.classroom_end, "you")
@@ -530,7 +530,7 @@ class DashboardApp(App):
     def _watch(self, sid: int) -> None:
         try:
             reply = self.link.conn.request({"op": "watch", "sid": sid})
-        except Exception as err:  # noqa: BLE001 - ProtocolError or a broken link: one line
+        except Exception as err:
             self.call_from_thread(self._watch_failed, str(err), "watch", False)
             return
         user, state, snapshot = reply.get("user", "?"), reply.get("state"), reply.get("snapshot")
@@ -544,7 +544,7 @@ class DashboardApp(App):
                 built = watch_parts(snapshot)  # (replica, (lab, run, lines)): the screen is made on show
             else:
                 built = WatchScreen(user, bytes(state))
-        except Exception as err:  # noqa: BLE001 - SaveError, or a world that does not rebuild: one line
+        except Exception as err:
             self.call_from_thread(self._watch_failed, str(err), f"watch {user}", True)
             return
         self.call_from_thread(self._show_watch, sid, user, reply.get("group", ""), built)
@@ -603,7 +603,7 @@ class DashboardApp(App):
             return
         try:
             result = world.replay(entry)
-        except Exception as err:  # noqa: BLE001 - a replica that cannot follow: say so, stop following
+        except Exception as err:
             self._shared = None
             self.notify(f"{group}'s lab: {err}", title="watch", severity="error")
             return

@@ -246,7 +246,7 @@ class Hub:
             try:
                 world = await asyncio.to_thread(room.ensure)
                 snapshot = await asyncio.to_thread(_locked, room, world.snapshot)
-            except Exception as err:  # noqa: BLE001 - one line to the watcher
+            except Exception as err:
                 self._reply(member, message, error=f"cannot build {group}'s shared lab: {err}")
                 return
             member.watching_group = group
@@ -349,7 +349,7 @@ class Hub:
         try:
             world = await asyncio.to_thread(room.ensure)
             snapshot = await asyncio.to_thread(_locked, room, world.snapshot)
-        except Exception as err:  # noqa: BLE001 - a level that fails to build: one line to the trainee
+        except Exception as err:
             self._reply(member, message, error=f"cannot build the shared lab: {err}")
             return
         self._reply(member, message, snapshot=snapshot, room=group)
@@ -370,7 +370,7 @@ class Hub:
         line = str(message.get("line", ""))
         try:
             entry, _result = await asyncio.to_thread(self._apply, room, member, line)
-        except Exception as err:  # noqa: BLE001 - one line in the trainee's shell
+        except Exception as err:
             self._reply(member, message, error=f"the shared lab failed: {type(err).__name__}: {err}")
             return
         self._reply(member, message, seq=entry.seq)
@@ -397,7 +397,7 @@ class Hub:
         self.loop.call_soon_threadsafe(self._send_edit, member, ident, text)
         try:
             return future.result(timeout=600)
-        except Exception:  # noqa: BLE001 - timed out or the member left: the edit is cancelled
+        except Exception:
             return None
         finally:
             self._edits.pop(ident, None)

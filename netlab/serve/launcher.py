@@ -33,7 +33,7 @@ def set_winsize(fd: int, rows: int, cols: int) -> None:
 
 def _preload() -> None:
     """Import what every session needs, once, in the launcher."""
-    import textual.app  # noqa: F401
+    import textual.app
     import textual.widgets  # noqa: F401
 
     import netlab.serve.child  # noqa: F401  (imports the TUI, the engine and the shell commands)
@@ -53,7 +53,7 @@ class Launcher:
             code = 0
             try:
                 _serve(theirs)
-            except BaseException:  # noqa: BLE001 - the launcher must never run the server's code
+            except BaseException:
                 code = 1
             os._exit(code)
         theirs.close()
@@ -118,7 +118,7 @@ def _fork_session(sock: socket.socket, request: dict) -> tuple[int, int]:
             from netlab.serve.child import run_session
 
             code = run_session(request["params"])
-        except BaseException as err:  # noqa: BLE001 - one line on the session's own screen, then leave
+        except BaseException as err:
             try:
                 os.write(2, f"\r\nnetlab: the session could not start: {type(err).__name__}: {err}\r\n".encode())
             except OSError:

@@ -30,7 +30,7 @@ class Limits:
         return asdict(self)
 
     @staticmethod
-    def unpack(data: dict) -> "Limits":
+    def unpack(data: dict) -> Limits:
         fields = Limits.__dataclass_fields__
         return Limits(**{k: v for k, v in data.items() if k in fields})
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import socket
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import msgpack
 
@@ -99,7 +99,7 @@ class Connection:
                         continue
                     try:
                         self._on_message(message)
-                    except Exception:  # noqa: BLE001 - one bad message must not end the session's link
+                    except Exception:
                         pass
                 data = self._sock.recv(65536)
                 if not data:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 class Record:
     def __init__(self, path: str | None) -> None:
         self.path = path
-        self._fh = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115 - kept open for the session
+        self._fh = open(path, "a", encoding="utf-8") if path else None
 
     def write(self, event: str, **fields) -> None:
         if self._fh is None:

@@ -30,7 +30,7 @@ _N, _R, _P = 1 << 14, 8, 1
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
     salt = salt if salt is not None else os.urandom(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
+    b64 = lambda b: base64.b64encode(b).decode()
     return f"scrypt${_N}${_R}${_P}${b64(salt)}${b64(digest)}"
 
 

@@ -38,7 +38,7 @@ class Classroom:
         self.socket_path = socket_path
         self.save_root = save_root
         self.failures: dict[str, deque] = defaultdict(deque)
-        self.sessions: set["TraineeSession"] = set()
+        self.sessions: set[TraineeSession] = set()
 
     def login_blocked(self, peer: str) -> bool:
         window = self.failures[peer]

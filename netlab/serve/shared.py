@@ -9,8 +9,8 @@ while another is inside a pod), so an entry names its user.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from netlab.lab import Result
 from netlab.levels.run import Level, LevelRun, Setup
@@ -28,7 +28,7 @@ class Entry:
         return {"seq": self.seq, "user": self.user, "line": self.line, "edits": list(self.edits)}
 
     @staticmethod
-    def unpack(data: dict) -> "Entry":
+    def unpack(data: dict) -> Entry:
         return Entry(int(data["seq"]), str(data["user"]), str(data["line"]), list(data.get("edits") or []))
 
 
@@ -101,7 +101,7 @@ class SharedWorld:
                 "log": [e.pack() for e in self.log]}
 
     @staticmethod
-    def from_snapshot(data: dict, on_line=None) -> "SharedWorld":
+    def from_snapshot(data: dict, on_line=None) -> SharedWorld:
         """A replica; `on_line(entry, result)` sees each replayed entry (a watcher shows them)."""
         level = None
         if data.get("level"):

@@ -46,7 +46,7 @@ class Trainee:
 
     @classmethod
     async def connect(cls, port: int, user: str, *, key: str | None = None, password: str | None = None,
-                      cols: int = 100, rows: int = 30) -> "Trainee":
+                      cols: int = 100, rows: int = 30) -> Trainee:
         conn = await asyncssh.connect("127.0.0.1", port, username=user, known_hosts=None,
                                       client_keys=[key] if key else None, password=password,
                                       preferred_auth="publickey" if key else "password", agent_path=None)
@@ -68,7 +68,7 @@ class Trainee:
             self.term.changed.clear()
             try:
                 await asyncio.wait_for(self.term.changed.wait(), min(remaining, 0.5))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return self.text
 
@@ -96,7 +96,7 @@ class Trainee:
         self.conn.close()
         try:
             await asyncio.wait_for(self.conn.wait_closed(), 5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 

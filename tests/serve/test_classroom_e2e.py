@@ -2,14 +2,11 @@
 terminal emulator (pyte), and assertions on what a person would see."""
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
+from serverkit import PASSWORD
 from sshterm import Trainee
-
-from conftest import PASSWORD
-
 
 
 async def _sandbox(t: Trainee) -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable, OptionList, RichLog
 
-from netlab.serve.dashboard import ChoiceScreen, ConfirmScreen, DashboardApp, DashboardScreen, TextScreen
+from netlab.serve.dashboard import (
+    ChoiceScreen,
+    ConfirmScreen,
+    DashboardApp,
+    DashboardScreen,
+    TextScreen,
+)
 from netlab.serve.protocol import ProtocolError
 from netlab.tui.screens.watch import WatchScreen
 
@@ -576,7 +582,7 @@ async def test_dashboard_over_ssh(classroom):
 
 async def test_dashboard_watches_a_groups_shared_lab_over_ssh(classroom):
     """bob and carol share one lab; watching bob shows the group's lines as they are typed."""
-    from conftest import PASSWORD
+    from serverkit import PASSWORD
     from sshterm import Trainee
 
     bob = await Trainee.connect(classroom.port, "bob", password=PASSWORD, cols=120, rows=30)

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import asyncssh
 import pytest
 from asyncssh.packet import Boolean, String, UInt32
-from conftest import PASSWORD, Server, start_server, stop_server, write_roster
+from serverkit import PASSWORD, Server, start_server, stop_server, write_roster
 from sshterm import Trainee
 
 from netlab.serve.hub import Hub
