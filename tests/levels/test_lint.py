@@ -10,7 +10,7 @@ FILES = level_files()
 
 
 def test_there_is_a_curriculum():
-    assert len(FILES) >= 12
+    assert len(FILES) >= 18
 
 
 @pytest.mark.parametrize("path", FILES, ids=[os.path.basename(p) for p in FILES])
