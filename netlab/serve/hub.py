@@ -192,7 +192,10 @@ class Hub:
         if op in INSTRUCTOR_OPS and not member.user.instructor:
             self._reply(member, message, error="only an instructor may do that")
             return
-        await handler(member, message)
+        try:
+            await handler(member, message)
+        except (TypeError, ValueError, KeyError) as err:  # a malformed request: answer it, keep the session
+            self._reply(member, message, error=f"bad {op!r} request: {err}")
 
     async def _op_status(self, member: Member, message: dict) -> None:
         """A session's progress: level, objectives met, changes, hints, time."""

@@ -75,7 +75,7 @@ def report(path: str) -> str:
                     if entry.get("solved"):
                         row.result = "solved"
             elif event in ("broadcast", "push-level", "inject", "reset", "end"):
-                detail = entry.get("text") or entry.get("level") or entry.get("fault") or ""
+                detail = " ".join(str(entry.get("text") or entry.get("level") or entry.get("fault") or "").split())
                 target = entry.get("target", "")
                 notes.append(" ".join(part for part in (f"{_clock(when)} {entry.get('by', '?')}: {event}", detail, target)
                                       if part))  # a reset has no detail: no double space

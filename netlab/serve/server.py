@@ -173,7 +173,8 @@ class TraineeSession(asyncssh.SSHServerSession):
         loop = asyncio.get_running_loop()
         loop.add_reader(self.fd, self._from_pty)
         self.room.sessions.add(self)
-        self._idle_task = loop.create_task(self._idle_watch())
+        if not self.user.instructor:  # a dashboard is watched, not typed into: it never idles out
+            self._idle_task = loop.create_task(self._idle_watch())
 
     def _admission(self) -> str | None:
         if not self.has_pty:

@@ -303,3 +303,10 @@ def test_a_corrupt_record_line_is_one_line_naming_it(tmp_path, capsys, bad):
 def test_report_of_a_missing_record(tmp_path, capsys):
     path = tmp_path / "nope.jsonl"
     assert report(path, capsys) == (2, "", f"netlab serve report: {path}: No such file or directory\n")
+
+
+def test_a_broadcast_over_several_lines_stays_one_note_line(tmp_path):
+    path = tmp_path / "record.jsonl"
+    path.write_text('{"time": 0, "event": "broadcast", "by": "teacher", "text": "break\\nin 5 min"}\n')
+    out = record_module.report(str(path))
+    assert [line for line in out.splitlines() if "broadcast" in line][0].endswith("teacher: broadcast break in 5 min")

@@ -271,6 +271,7 @@ async def test_max_sessions(classroom):
 @pytest.mark.serve_args("--idle-timeout", "2")
 async def test_an_idle_session_is_closed_with_a_message(classroom):
     t = await Trainee.connect(classroom.port, "alice", key=classroom.keys["alice"])
+    teacher = await Trainee.connect(classroom.port, "teacher", key=classroom.keys["teacher"])
     for _ in range(8):  # keystrokes keep it open past the timeout...
         t.press("down")
         await asyncio.sleep(0.4)
@@ -279,6 +280,9 @@ async def test_an_idle_session_is_closed_with_a_message(classroom):
     assert "netlab: closed after 2 s without input" in t.text
     assert status == 0
     await t.close()
+    # The instructor's dashboard is watched, not typed into: it stays.
+    assert not teacher.term.closed.is_set()
+    await teacher.close()
 
 
 # -- the hub: a token opens only its own lab, a teammate's, or (instructor) any --------
@@ -485,3 +489,10 @@ async def test_every_member_gets_the_shared_log_in_order(classhub, monkeypatch):
     for name in ("bob", "carol"):
         await ask(c[name], op="nothing")
         assert [seq for seq, *_ in entries(c[name])] == [1, 2], name
+
+
+async def test_a_malformed_request_gets_an_error_and_the_session_goes_on(classhub):
+    c = classhub.c
+    reply = await ask(c["alice"], op="watch", sid=None)
+    assert reply["error"].startswith("bad 'watch' request:")
+    assert (await ask(c["alice"], op="roster"))["error"] == "only an instructor may do that"  # still connected
