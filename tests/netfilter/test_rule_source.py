@@ -96,11 +96,12 @@ def test_counters_live_on_the_rules_a_source_keeps():
 def test_references_from_unbuilt_chains_refuse_deleting_what_they_jump_to():
     f, sources = tables(lazy=True)
     with pytest.raises(nf.IptablesError, match="CHAIN_DEL failed"):
-        f.replace_chains("nat", {}, delete=["MASQ"])
+        f.replace_chains("nat", {"NEW": [nf.Rule(target=nf.Jump("SVC"))]}, delete=["MASQ"])
     f.flush("nat", "MASQ")
     with pytest.raises(nf.IptablesError, match="CHAIN_DEL failed"):
         f.delete_chain("nat", "MASQ")
     assert not f.table("nat").chains["SEP-1"].built
+    assert "NEW" not in f.table("nat").chains and f.table("nat").references("MASQ") == 2  # refused: nothing changed
 
 
 def test_a_source_jumping_to_a_missing_chain_is_refused_whole():
