@@ -47,8 +47,8 @@ class KubeProxy:
         self.last_sync: float | None = None
         self.syncs = 0
         self.log: list[str] = []
-        self._port_cache: dict = {}  # (ns, name) -> (resourceVersions, ServicePorts)
-        self._rule_cache: dict = {}  # service port identity -> (its key(), its rules: iptables_rules.Part)
+        self._port_cache: dict = {}  # "ns/name" -> (resourceVersions, ServicePorts)
+        self._rule_cache: dict = {}  # ServicePort.sort_key -> its rules (iptables_rules.Part)
         self._rule_cache_for: tuple = ()
         self._dirty_services: set[tuple[str, str]] = set()
         self._state = None  # what the last full sync wrote (partial.SyncState), iptables mode
@@ -112,7 +112,11 @@ class KubeProxy:
             stale = [name for name in current if name.startswith(SERVICE_CHAIN_PREFIXES) and name not in owned]
             # iptables-restore would rewrite every chain; the result is the same if we hand over
             # only the chains whose rules differ (the rule cache reuses unchanged Rule objects).
-            changed = {name: rules_ for name, rules_ in owned.items() if not _same_rules(current.get(name), rules_)}
+            changed = {}
+            for name, rules_ in owned.items():
+                chain = current.get(name)
+                if chain is None or not _same_rules(chain, rules_):
+                    changed[name] = rules_
             if changed or stale:
                 self.netfilter.replace_chains(table, changed, delete=stale)
         from netlab.k8s.kubeproxy.partial import SyncState

@@ -25,23 +25,34 @@ TABLES = ("filter", "nat")
 
 
 class Part:
-    """What one service port contributes, per table: its own chains (a list of rules, or a
-    RuleSource for the KUBE-SVC/SVL/SEP chains) and its slice of each shared chain, in
-    declaration order."""
+    """What one service port (`sp`) contributes, per table it writes to: its own chains (a list
+    of rules, or a RuleSource for the KUBE-SVC/SVL/SEP chains) and its slice of each shared
+    chain, in declaration order."""
 
-    __slots__ = ("chains",)
+    __slots__ = ("chains", "sp")
 
-    def __init__(self) -> None:
-        self.chains: dict[str, dict[str, list[nf.Rule] | nf.RuleSource]] = {t: {} for t in TABLES}
+    def __init__(self, sp: ServicePort | None = None) -> None:
+        self.chains: dict[str, dict[str, list[nf.Rule] | nf.RuleSource]] = {}
+        self.sp = sp
+
+    def table(self, table: str) -> dict[str, list[nf.Rule] | nf.RuleSource]:
+        chains = self.chains.get(table)
+        if chains is None:
+            chains = self.chains[table] = {}
+        return chains
 
     def chain(self, table: str, name: str) -> list[nf.Rule]:
-        rules = self.chains[table].get(name)
+        chains = self.table(table)
+        rules = chains.get(name)
         if rules is None:
-            rules = self.chains[table][name] = []
+            rules = chains[name] = []
         return rules
 
     def add(self, table: str, chain: str, rule: nf.Rule) -> None:
         self.chain(table, chain).append(rule)
+
+
+NO_CHAINS: dict = {}
 
 
 class RuleSet(Part):
@@ -52,6 +63,7 @@ class RuleSet(Part):
 
     def __init__(self) -> None:
         super().__init__()
+        self.chains = {t: {} for t in TABLES}
         self.jumps: dict[str, list[tuple[str, nf.Rule]]] = {t: [] for t in TABLES}
         self.heads: dict[str, dict[str, int]] = {}  # table -> chain -> rules before the services' rules
         self.parts: list[Part] = []  # per service port (in `ports` order): its fragment
@@ -117,7 +129,7 @@ def kubelet_rules(rs: RuleSet, style: str) -> None:
 
 def build_part(sp: ServicePort, *, node: str, cluster_cidr: str, style: str, node_ip: str | None) -> Part:
     """The rules one service port contributes: its own chains and its slice of the shared ones."""
-    part = Part()
+    part = Part(sp)
     if node_ip is None and _is_ip(node):
         node_ip = node
     (_legacy_service if style == "legacy" else _modern_service)(part, sp, node, cluster_cidr, node_ip)
@@ -131,11 +143,11 @@ def build(ports: list[ServicePort], *, node: str, cluster_cidr: str, style: str 
     allowFromNode.
 
     `cache` (kept by the caller for one node, style and cluster CIDR) maps a service port's
-    identity to its key() and the rules it wrote last time: a sync after one change builds
-    that service's rules only — upstream's partial sync — and the result is identical to a
-    full build, because each service only appends to the shared chains, in service order.
-    (Keyed by identity, compared by key: a key holds every endpoint, and a tuple does not
-    keep its hash, so hashing keys would cost more than building a cold part.)"""
+    sort key to the rules it wrote last time: a sync after one change builds that service's
+    rules only — upstream's partial sync — and the result is identical to a full build,
+    because each service only appends to the shared chains, in service order. A cached part
+    is reused when it was built from the same ServicePort object (unchanged resourceVersions)
+    or from one with an equal key()."""
     rs = RuleSet()
     legacy = style == "legacy"
     for table, dst, src, comment, new_only in (JUMPS_LEGACY if legacy else JUMPS_MODERN):
@@ -161,21 +173,18 @@ def build(ports: list[ServicePort], *, node: str, cluster_cidr: str, style: str 
         node_ip = node
     # Where each shared chain's per-service rules begin: the partial sync splices there.
     rs.heads = {t: {name: len(rules) for name, rules in rs.chains[t].items()} for t in TABLES}
-    fresh: dict[tuple, tuple[tuple, Part]] = {}
+    fresh: dict[str, Part] = {}
     parts = rs.parts
     for sp in ports:
-        key = sp.key()
-        ident = (sp.namespace, sp.name, sp.port_name, sp.protocol)
-        hit = cache.get(ident) if cache is not None else None
-        if hit is not None and hit[0] == key:
-            part = hit[1]
-        else:
-            part = Part()
+        ident = sp.sort_key
+        part = cache.get(ident) if cache is not None else None
+        if part is None or (part.sp is not sp and part.sp.key() != sp.key()):
+            part = Part(sp)
             if legacy:
                 _legacy_service(part, sp, node, cluster_cidr, node_ip)
             else:
                 _modern_service(part, sp, node, cluster_cidr, node_ip)
-        fresh[ident] = (key, part)
+        fresh[ident] = part
         parts.append(part)
         for table, chains in part.chains.items():
             into = rs.chains[table]
@@ -240,7 +249,7 @@ class _EndpointRules(nf.RuleSource):
 
 def _endpoint_chains(rs: Part, sp: ServicePort, endpoints, *, comment: bool) -> list[str]:
     """A KUBE-SEP- chain per endpoint; returns their names, one per endpoint."""
-    nat = rs.chains["nat"]
+    nat = rs.table("nat")
     seps = []
     for ep in endpoints:
         chain = sp.sep(ep)
@@ -294,7 +303,7 @@ class _BalanceRules(nf.RuleSource):
 def _balance(rs: Part, sp: ServicePort, chain: str, endpoints, style: str, *, comments: bool,
              masq_cidr: str | None = None, seps: list[str] | None = None) -> None:
     """`seps`: the endpoints' KUBE-SEP- chain names, when the caller has them already."""
-    nat = rs.chains["nat"]
+    nat = rs.table("nat")
     assert not nat.get(chain), chain  # declared (so it keeps its place) but empty: the source is the whole chain
     if seps is None:
         seps = [sp.sep(ep) for ep in endpoints]

@@ -9,14 +9,10 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
-from netlab.k8s.kubeproxy.iptables_rules import TABLES, Part, RuleSet, build_part
+from netlab.k8s.kubeproxy.iptables_rules import NO_CHAINS, TABLES, Part, RuleSet, build_part
 from netlab.k8s.kubeproxy.model import ServicePort, ports_of
 
 OWN_PREFIXES = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-SEP-", "KUBE-FW-", "KUBE-EXT-", "KUBE-XLB-")
-
-
-def sort_key(sp: ServicePort) -> str:
-    return sp.name_string + "/" + sp.protocol
 
 
 @dataclass
@@ -25,7 +21,6 @@ class SyncState:
 
     order: list[str]  # service-port sort keys, in KUBE-SERVICES order
     parts: dict[str, Part]
-    by_service: dict[tuple[str, str], list[str]]
     counts: dict[str, dict[str, list[int]]]  # table -> shared chain -> rules per service port (aligned with order)
     heads: dict[str, dict[str, int]]
     lengths: dict[str, dict[str, int]]  # table -> shared chain -> length as we left it
@@ -33,23 +28,32 @@ class SyncState:
 
     @classmethod
     def from_full(cls, ports: list[ServicePort], rules: RuleSet, params: dict) -> "SyncState":
-        order = [sort_key(sp) for sp in ports]
+        order = [sp.sort_key for sp in ports]
         parts = dict(zip(order, rules.parts))
-        by_service: dict[tuple[str, str], list[str]] = {}
-        for sp, key in zip(ports, order):
-            by_service.setdefault((sp.namespace, sp.name), []).append(key)
         counts, lengths = {}, {}
         for t in TABLES:
             # one pass over the parts (a part touches two or three chains, not all of them)
             per_chain = {c: [0] * len(order) for c in rules.chains[t] if not c.startswith(OWN_PREFIXES)}
             for i, part in enumerate(rules.parts):
-                for c, slice_ in part.chains[t].items():
+                for c, slice_ in part.chains.get(t, NO_CHAINS).items():
                     per_port = per_chain.get(c)
                     if per_port is not None:
                         per_port[i] = len(slice_)
             counts[t] = per_chain
             lengths[t] = {c: len(rules.chains[t][c]) for c in per_chain}
-        return cls(order, parts, by_service, counts, rules.heads, lengths, params)
+        return cls(order, parts, counts, rules.heads, lengths, params)
+
+    def keys_of(self, namespace: str, name: str) -> list[str]:
+        """The service's port keys, in order: `ns/name/proto` (its unnamed port) and
+        `ns/name:port/proto`. No name holds '/' or ':', so the prefixes are the service's alone."""
+        order = self.order
+        out = []
+        for prefix in (f"{namespace}/{name}/", f"{namespace}/{name}:"):
+            i = bisect_left(order, prefix)
+            while i < len(order) and order[i].startswith(prefix):
+                out.append(order[i])
+                i += 1
+        return out
 
 
 def partial_sync(state: SyncState, nf, api, services: set[tuple[str, str]]) -> bool:
@@ -65,19 +69,19 @@ def partial_sync(state: SyncState, nf, api, services: set[tuple[str, str]]) -> b
         ns, name = svc_id
         svc = api.get("Service", ns, name)
         new_ports = ports_of(svc, api.get("Endpoints", ns, name) or {}) if svc is not None else []
-        new = {sort_key(sp): build_part(sp, node=p["node"], cluster_cidr=p["cluster_cidr"], style=p["style"],
+        new = {sp.sort_key: build_part(sp, node=p["node"], cluster_cidr=p["cluster_cidr"], style=p["style"],
                                         node_ip=p["node_ip"]) for sp in new_ports}
-        old_keys = state.by_service.get(svc_id, [])
+        old_keys = state.keys_of(ns, name)
         for part in new.values():
             for t in TABLES:
-                if any(c not in state.counts[t] and not c.startswith(OWN_PREFIXES) for c in part.chains[t]):
+                if any(c not in state.counts[t] and not c.startswith(OWN_PREFIXES) for c in part.chains.get(t, NO_CHAINS)):
                     return False
         stale: dict[str, list[str]] = {}
         for t in TABLES:  # first the service's own chains, so the shared slices can jump to them
-            old_own = {c for k in old_keys for c in state.parts[k].chains[t] if c.startswith(OWN_PREFIXES)}
+            old_own = {c for k in old_keys for c in state.parts[k].chains.get(t, NO_CHAINS) if c.startswith(OWN_PREFIXES)}
             new_own: dict[str, list] = {}
             for part in new.values():
-                for c, rules in part.chains[t].items():
+                for c, rules in part.chains.get(t, NO_CHAINS).items():
                     if c.startswith(OWN_PREFIXES):
                         new_own[c] = rules  # a list or a RuleSource; each port's own chains are its alone
             if new_own:
@@ -92,10 +96,6 @@ def partial_sync(state: SyncState, nf, api, services: set[tuple[str, str]]) -> b
             if key not in new:
                 state.parts.pop(key, None)
         state.parts.update(new)
-        if new:
-            state.by_service[svc_id] = sorted(new)
-        else:
-            state.by_service.pop(svc_id, None)
     return True
 
 
@@ -107,7 +107,7 @@ def _splice(state: SyncState, nf, key: str, part: Part | None) -> None:
     present = i < len(order) and order[i] == key
     for table in TABLES:
         for chain, per_port in state.counts[table].items():
-            new_rules = part.chains[table].get(chain, []) if part is not None else []
+            new_rules = part.chains.get(table, NO_CHAINS).get(chain, []) if part is not None else []
             old_n = per_port[i] if present else 0
             if not old_n and not new_rules:
                 continue
@@ -128,4 +128,4 @@ def _splice(state: SyncState, nf, key: str, part: Part | None) -> None:
                 per_port.insert(i, 0)
     for table in TABLES:
         for chain, per_port in state.counts[table].items():
-            per_port[i] = len(part.chains[table].get(chain, []))
+            per_port[i] = len(part.chains.get(table, NO_CHAINS).get(chain, ()))
