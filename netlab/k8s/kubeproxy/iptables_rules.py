@@ -226,7 +226,7 @@ class _EndpointRules(nf.RuleSource):
     __slots__ = ("sp", "ep", "more", "chain", "comment")
 
     def __init__(self, sp: ServicePort, ep, chain: str, comment: bool) -> None:
-        super().__init__()
+        self._built = None  # RuleSource.__init__, without the call: 60,000 of these at 20,000 Services
         self.sp, self.ep, self.more, self.chain, self.comment = sp, ep, 0, chain, comment
 
     @property
@@ -272,7 +272,7 @@ class _BalanceRules(nf.RuleSource):
 
     def __init__(self, sp: ServicePort, endpoints, seps: list[str], style: str, comments: bool,
                  masq_cidr: str | None) -> None:
-        super().__init__()
+        self._built = None
         self.sp, self.endpoints, self.seps, self.style, self.comments = sp, endpoints, seps, style, comments
         self.masq_cidr = masq_cidr
 

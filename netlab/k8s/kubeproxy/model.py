@@ -28,8 +28,9 @@ def port_proto_hash(service_port_name: str, protocol: str) -> str:
     return _hash16(service_port_name + protocol)
 
 
-@lru_cache(maxsize=1 << 18)
 def endpoint_chain(service_port_name: str, protocol: str, endpoint: str) -> str:
+    # Not cached: a sync asks once per endpoint of a Service whose rules it builds, and
+    # reuses the rules of every other Service.
     return "KUBE-SEP-" + _hash16(service_port_name + protocol + endpoint)
 
 
