@@ -8,15 +8,26 @@ class CommandFinished(Message):
     """A shell line ran: its output, exit code and the Traces of the packets it sent."""
 
     def __init__(self, line: str, output: str, exit_code: int, traces: list, prompt: str,
-                 objectives: list | None = None, replacement: tuple | None = None) -> None:
+                 replacement: tuple | None = None, checking: bool = False) -> None:
         super().__init__()
+        self.checking = checking  # a level's objectives are being checked: ObjectivesChecked follows
         self.replacement = replacement  # (lab, run) to continue with when a classroom limit stopped the line
-        self.objectives = objectives  # a level's objective results, checked after the line
         self.line = line
         self.output = output
         self.exit_code = exit_code
         self.traces = traces
         self.prompt = prompt
+
+
+class ObjectivesChecked(Message):
+    """A level's objectives after a line, checked with real packets once its output is on
+    screen (a check can take seconds in a large lab: the output should not wait for it)."""
+
+    def __init__(self, results: list, line: str, exit_code: int) -> None:
+        super().__init__()
+        self.results = results
+        self.line = line
+        self.exit_code = exit_code
 
 
 class HopSelected(Message):

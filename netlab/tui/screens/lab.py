@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
-from netlab.tui.messages import CommandFinished, HopSelected
+from netlab.tui.messages import CommandFinished, HopSelected, ObjectivesChecked
 from netlab.tui.widgets.charts import ChartsPane
 from netlab.tui.widgets.inspector import Inspector
 from netlab.tui.widgets.objectives import ObjectivesPane
@@ -86,19 +86,26 @@ class LabScreen(Screen):
             if message.traces:
                 self.query_one(TraceView).show(message.traces)
                 self.query_one(ChartsPane).show(message.traces)
-            results = message.objectives
-            if results is not None:
-                self.query_one(ObjectivesPane).show(results)
             inspector = self.query_one(Inspector)
             if inspector.target is not None:
                 inspector.refresh_tables()
         if message.replacement is not None:  # the line was stopped: continue in the world from before it
             self.app.play(*message.replacement, self.lab_title)
-        elif results and all(r.passed for r in results):
+        if not message.checking:
+            self._done(message.line, message.exit_code)
+
+    @on(ObjectivesChecked)
+    def _checked(self, message: ObjectivesChecked) -> None:
+        self.query_one(ObjectivesPane).show(message.results)
+        self.query_one(ShellPane).busy = False
+        if message.results and all(r.passed for r in message.results):
             self.app.level_solved(self.run)
+        self._done(message.line, message.exit_code)
+
+    def _done(self, line: str, exit_code: int) -> None:
         command_done = getattr(self.app, "command_done", None)
         if command_done is not None:
-            command_done(message.line, message.exit_code)
+            command_done(line, exit_code)
 
     def refresh_all(self) -> None:
         """The world changed under the shell (a classroom fault, a teammate's line)."""

@@ -9,7 +9,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, ProgressBar, RichLog
 
 from netlab.shell.complete import complete
-from netlab.tui.messages import CommandFinished
+from netlab.tui.messages import CommandFinished, ObjectivesChecked
 
 
 class ShellInput(Input):
@@ -87,7 +87,10 @@ class ShellPane(Vertical):
         event.input.value = ""
         self._history_pos = None
         self.log_widget.write(f"{self.session.prompt}{line}")
-        if self.busy or not line.strip():
+        if not line.strip():
+            return
+        if self.busy:  # a line at a time: the last one (or its objective check) is still running
+            self.log_widget.write("netlab: busy with the last line; press ↑ and Enter when it is done")
             return
         self.busy = True
         self.run_line(line)
@@ -105,11 +108,14 @@ class ShellPane(Vertical):
                 result = self.run.sh(line) if self.run is not None else session.run(line)
         finally:
             session.__dict__.pop("progress", None)
-        run = replacement[1] if replacement is not None else self.run
-        objectives = run.check() if run is not None and run.level is not None else None
         prompt = replacement[0].session.prompt if replacement is not None else self.session.prompt
+        # The output goes on screen now; the objectives follow (the pane stays busy meanwhile,
+        # so the next line cannot change the lab while the check copies it).
+        checking = replacement is None and self.run is not None and self.run.level is not None
         self.post_message(CommandFinished(line, result.output, result.exit_code, result.traces, prompt,
-                                          objectives, replacement))
+                                          replacement, checking))
+        if checking:
+            self.post_message(ObjectivesChecked(self.run.check(), line, result.exit_code))
 
     def _progress_callback(self):
         step = [-1]
@@ -130,7 +136,7 @@ class ShellPane(Vertical):
         bar.update(total=message.total, progress=message.done)
 
     def show_result(self, message: CommandFinished) -> None:
-        self.busy = False
+        self.busy = message.checking  # free again when the objectives are in
         self.query_one("#progress", ProgressBar).display = False
         text = message.output.replace("\x1b[H\x1b[2J", "")
         if "\x1b[H\x1b[2J" in message.output:
