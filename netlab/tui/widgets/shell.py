@@ -84,13 +84,13 @@ class ShellPane(Vertical):
     @on(Input.Submitted, "#line")
     def submit(self, event: Input.Submitted) -> None:
         line = event.value
+        if self.busy and line.strip():  # a line at a time: the last one (or its objective check) still runs
+            self.notify("busy with the last line: press Enter again when the prompt is back", timeout=3)
+            return  # the line stays in the box
         event.input.value = ""
         self._history_pos = None
         self.log_widget.write(f"{self.session.prompt}{line}")
         if not line.strip():
-            return
-        if self.busy:  # a line at a time: the last one (or its objective check) is still running
-            self.log_widget.write("netlab: busy with the last line; press ↑ and Enter when it is done")
             return
         self.busy = True
         self.run_line(line)
