@@ -93,6 +93,16 @@ def test_counters_live_on_the_rules_a_source_keeps():
     assert f.table("nat").chains["SEP-2"].rules[0].pkts == 5  # the same Rule object, as a program reusing it gets
 
 
+def test_zeroing_counters_builds_nothing_and_reaches_rules_a_source_keeps():
+    f, sources = tables(lazy=True)
+    f.table("nat").chains["SEP-1"].rules[0].pkts = 3
+    f.flush("nat", "SEP-1")
+    f.replace_chains("nat", {"SEP-1": sources["SEP-1"]})  # unbuilt again; the source keeps the counted rule
+    f.zero("nat")
+    assert not f.table("nat").chains["SEP-1"].built and sources["SEP-2"].builds == 0
+    assert f.table("nat").chains["SEP-1"].rules[0].pkts == 0
+
+
 def test_references_from_unbuilt_chains_refuse_deleting_what_they_jump_to():
     f, sources = tables(lazy=True)
     with pytest.raises(nf.IptablesError, match="CHAIN_DEL failed"):

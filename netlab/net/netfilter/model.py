@@ -310,6 +310,13 @@ class Chain:
             return self.origin.sets
         return [m.set_name for r in rules for m in r.matches if getattr(m, "set_name", None) is not None]
 
+    def counted_rules(self) -> list[Rule]:
+        """The Rule objects that hold this chain's counters, without building a source's rules
+        for `iptables -Z`: a source that never built its rules has no counters yet."""
+        if self._rules is not None:
+            return self._rules
+        return self.origin._built or []
+
     def copy(self) -> Chain:
         """A copy with its own rule list (the same Rule objects); a source stays unbuilt."""
         c = Chain(self.name, self.policy, None if self._rules is None else list(self._rules), source=self.origin)

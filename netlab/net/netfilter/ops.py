@@ -161,7 +161,7 @@ class TableOps:
         t = self.table(table)
         chains = [self.chain(table, chain)] if chain is not None else list(t.chains.values())
         for c in chains:
-            rules = c.rules if num is None else c.rules[num - 1:num]
+            rules = c.counted_rules() if num is None else c.rules[num - 1:num]
             for r in rules:
                 r.pkts = r.bytes = 0
             if num is None:
