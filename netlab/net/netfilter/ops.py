@@ -76,20 +76,12 @@ class TableOps:
         if bad:
             raise IptablesError(f" RULE_APPEND failed (Invalid argument): rule in chain {chain.name}", 4)
 
-    def _check_source(self, src: RuleSource, targets, view: _Pending) -> None:
-        """_check_rule for a chain whose rules are not built: what its source declares."""
-        if src.sets:
-            known_sets = getattr(self.ns, "ipsets", None) or {}
-            for name in src.sets:
-                if name not in known_sets:
-                    raise IptablesError(f"Set {name} doesn't exist.\n", 2, usage=True)
-        changes, base, gone = view.changes, view.base, view.gone
-        for name in targets:  # view.get, inline: ~100,000 chains at a kube-proxy sync
-            sub = changes.get(name)
-            if sub is None and name not in gone:
-                sub = base.get(name)
-            if sub is None or sub.policy is not None:
-                raise IptablesError(f"Chain '{name}' does not exist", 2, usage=True)
+    def _check_sets(self, names) -> None:
+        """The sets a RuleSource's rules match exist (_check_rule's test, for unbuilt rules)."""
+        known = getattr(self.ns, "ipsets", None) or {}
+        for name in names:
+            if name not in known:
+                raise IptablesError(f"Set {name} doesn't exist.\n", 2, usage=True)
 
     def _touch(self, t: Table, *chains: Chain) -> None:
         t.exists = True
@@ -316,8 +308,16 @@ class TableOps:
             arriving: list = []  # per chain: the chains a source's rules jump to (asked once)
             for c in changed:
                 if c._rules is None:
-                    targets = c.origin.targets
-                    self._check_source(c.origin, targets, view)
+                    src = c.origin
+                    targets = src.targets
+                    if src.sets:
+                        self._check_sets(src.sets)
+                    for name in targets:  # _check_rule's jump check, inline: ~100,000 chains at a kube-proxy sync
+                        sub = changes.get(name)
+                        if sub is None and name not in gone:
+                            sub = base.get(name)
+                        if sub is None or sub.policy is not None:
+                            raise IptablesError(f"Chain '{name}' does not exist", 2, usage=True)
                     arriving.append(targets)
                     continue
                 arriving.append(None)
@@ -341,13 +341,15 @@ class TableOps:
             refs = None
             if not whole:
                 refs = _references(t)
+                count = refs.get
                 for name in deleted:
                     _count(refs, base[name].targets(), -1)
                 for c, targets in zip(changed, arriving):
                     old = None if c.name in gone else base.get(c.name)
                     if old is not None:
                         _count(refs, old.targets(), -1)
-                    _count(refs, c.targets() if targets is None else targets, +1)
+                    for name in (c.targets() if targets is None else targets):  # _count, inline
+                        refs[name] = count(name, 0) + 1
                 for name in deleted:
                     if refs.get(name):
                         t.refs = None  # counted as if done: recount from the table when next needed
