@@ -12,6 +12,7 @@ class AddrError(ValueError):
     """An address or prefix that does not parse."""
 
 
+@lru_cache(maxsize=65536)  # kube-proxy's syncs parse the same ClusterIPs and endpoints again and again
 def parse_ip(text: str) -> int:
     parts = text.split(".")
     if len(parts) != 4:
