@@ -52,7 +52,7 @@ class Part:
         self.chain(table, chain).append(rule)
 
 
-NO_CHAINS: dict = {}
+NO_CHAINS: dict = {}  # what a part has in a table it does not write to (read, never written)
 
 
 class RuleSet(Part):

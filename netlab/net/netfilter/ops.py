@@ -322,7 +322,7 @@ class TableOps:
                     continue
                 arriving.append(None)
                 # rules already in a replaced chain were checked when added
-                old = None if whole else base.get(c.name)
+                old = base.get(c.name)
                 seen = {id(r) for r in old._rules} if old is not None and old.built else ()
                 for rule in c.rules:
                     target = rule.target
