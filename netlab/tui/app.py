@@ -254,7 +254,10 @@ class NetlabApp(App):
 
     def get_system_commands(self, screen):
         """Ctrl-P reaches every action: navigation, saves, panes, hints, theme."""
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if self.classroom is not None and command.title == "Screenshot":
+                continue  # it writes a file on the classroom server: not a trainee's to write
+            yield command
         yield SystemCommand("Sandbox", "Open the default lab", self.open_sandbox)
         yield SystemCommand("Levels", "Choose a level", self.open_levels)
         yield SystemCommand("Load save", "Load a saved game", self.open_load)

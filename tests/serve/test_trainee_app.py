@@ -122,3 +122,16 @@ async def test_saves_and_undo_are_off_in_a_shared_lab():
         app.action_quicksave_key()
         await pilot.pause()
         assert any("off in a shared lab" in str(n.message) for n in app._notifications)
+
+
+async def test_the_palette_offers_no_screenshot_in_a_classroom():
+    """Textual's Screenshot writes an SVG into the server's working directory."""
+    app = NetlabApp(classroom=FakeLink())
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Levels" in titles and "Screenshot" not in titles
+    plain = NetlabApp()
+    async with plain.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert "Screenshot" in [c.title for c in plain.get_system_commands(plain.screen)]
