@@ -167,19 +167,27 @@ class NetNS:
             self._addr_routes(dev, a)
         return a
 
-    def host_addrs_sync(self, dev: Device, wanted: set[int]) -> None:
+    def host_addrs_sync(self, dev: Device, wanted: set[int], only=None) -> None:
         """Make `dev`'s /32 addresses exactly `wanted` (kube-proxy's ipvs mode: one per
         ClusterIP on kube-ipvs0), in one pass: addr_add/addr_del per address scan the
         device's whole list, which is quadratic over 20,000 Service addresses. A /32 is never
         secondary (only an identical address shares its prefix), so the result is what
-        addr_add/addr_del one by one would leave."""
-        have = {a.ip for a in dev.addrs if a.plen == 32}
+        addr_add/addr_del one by one would leave. With `only` (a collection of addresses),
+        just those are made present or absent; every other address stays as it is."""
+        if only is None:
+            have = {a.ip for a in dev.addrs if a.plen == 32}
+        else:
+            have = {a.ip for a in dev.addrs if a.plen == 32 and a.ip in only}
+            wanted = {ip for ip in wanted if ip in only}
         gone = have - wanted
         if gone:
             dev.addrs[:] = [a for a in dev.addrs if not (a.plen == 32 and a.ip in gone)]
-            for route in list(self.fib.all_routes()):  # _drop_addr_routes, for all of them at once
-                if route.dev is dev and route.src in gone:
-                    self.fib.remove(route)
+            fib = self.fib
+            # _drop_addr_routes, for all of them at once (and without sorting every table)
+            doomed = [r for t in fib.tables.values() for bucket in t.by_plen.values() for routes in bucket.values()
+                      for r in routes if r.dev is dev and r.src in gone]
+            for route in doomed:
+                fib.remove(route)
         for ip in sorted(wanted - have):
             a = IfAddr(ip, 32, None, SCOPE_UNIVERSE, None, 0, False, False)
             dev.addrs.append(a)

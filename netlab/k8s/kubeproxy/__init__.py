@@ -1,16 +1,18 @@
 """kube-proxy: one agent per node that turns Services and their endpoints into netfilter
-(or IPVS) state, as upstream does — record changes, then rebuild the whole rule set from
-full state in one sync (syncProxyRules).
+(or IPVS) state, as upstream does — record changes, then sync (syncProxyRules).
 
 Syncs happen between commands (Cluster.tick): at once when a Service or its endpoints
-changed, and every SYNC_PERIOD seconds of simulated time anyway, which puts back rules a
-learner deleted by hand — exactly the fight a hand edit has with a real kube-proxy.
+changed, and a full one every SYNC_PERIOD seconds of simulated time anyway, which puts back
+rules a learner deleted by hand — exactly the fight a hand edit has with a real kube-proxy.
+A sync after a few changed Services is partial in both modes (partial.py for iptables,
+IpvsMode.sync_changed for ipvs): it rewrites only what those Services own and leaves the
+node as a full sync would.
 """
 from __future__ import annotations
 
 from netlab.k8s.api import ApiStore, Event
 from netlab.k8s.kubeproxy.iptables_rules import RuleSet, build
-from netlab.k8s.kubeproxy.model import service_ports
+from netlab.k8s.kubeproxy.model import ports_of, service_ports
 from netlab.net import netfilter as nf
 from netlab.net.netns import NetNS
 
@@ -45,6 +47,7 @@ class KubeProxy:
         self.paused = paused
         self.dirty = True
         self.last_sync: float | None = None
+        self.last_full_sync: float | None = None  # the periodic full sync counts from here
         self.syncs = 0
         self.log: list[str] = []
         self._port_cache: dict = {}  # "ns/name" -> (resourceVersions, ServicePorts)
@@ -70,7 +73,12 @@ class KubeProxy:
     def due(self, now: float) -> bool:
         if self.paused:
             return False
-        return self.dirty or self.last_sync is None or now - self.last_sync >= SYNC_PERIOD
+        return self.dirty or self.last_full_sync is None or now - self.last_full_sync >= SYNC_PERIOD
+
+    def _periodic(self) -> bool:
+        """Is a full sync due anyway? Partial syncs do not put it off: hand edits elsewhere
+        are undone within SYNC_PERIOD however busy the API is."""
+        return self.last_full_sync is None or self.ns.world.clock - self.last_full_sync >= SYNC_PERIOD
 
     def sync(self) -> RuleSet | None:
         """syncProxyRules: rebuild every rule kube-proxy owns from the current Services. The
@@ -80,14 +88,17 @@ class KubeProxy:
             return self._sync()
 
     def _sync(self) -> RuleSet | None:
+        services, self._dirty_services = self._dirty_services, set()
         if self.ipvs is not None:
+            if not self._periodic() and len(services) <= PARTIAL_LIMIT and self._ipvs_partial(services):
+                self._synced()
+                return None
             self.ipvs.sync(service_ports(self.api, self.node, self._port_cache), self.node)
-            self._synced()
+            self._synced(full=True)
             return None
         node_ip = self.node_ip()
         params = {"node": self.node, "cluster_cidr": self.cluster_cidr, "style": self.style, "node_ip": node_ip}
-        periodic = self.last_sync is None or self.ns.world.clock - self.last_sync >= SYNC_PERIOD
-        services, self._dirty_services = self._dirty_services, set()
+        periodic = self._periodic()
         # Partial when a few Services changed since the last sync; a burst (a lab loading,
         # a namespace deleted) is cheaper as one full rebuild, as upstream decides too.
         if (self._state is not None and not periodic and self._state.params == params
@@ -122,17 +133,43 @@ class KubeProxy:
         from netlab.k8s.kubeproxy.partial import SyncState
 
         self._state = SyncState.from_full(ports, rules, params)
-        self._synced()
+        self._synced(full=True)
         return rules
+
+    def _ipvs_partial(self, services: set[tuple[str, str]]) -> bool:
+        """Hand the changed Services' old and new service ports to the ipvs proxier. The old
+        ones are what the port cache holds (what the last sync wrote); the cache then holds the
+        new ones, as service_ports would have left it."""
+        cache = self._port_cache
+        changes, updates = [], []
+        for namespace, name in sorted(services):
+            ident = namespace + "/" + name
+            svc = self.api.get("Service", namespace, name)
+            ep_obj = self.api.get("Endpoints", namespace, name) or {}
+            hit = cache.get(ident)
+            new = ports_of(svc, ep_obj) if svc is not None else []
+            changes.append((hit[2] if hit is not None else [], new))
+            updates.append((ident, None if svc is None else (
+                svc["metadata"].get("resourceVersion"), ep_obj.get("metadata", {}).get("resourceVersion"), new)))
+        if not self.ipvs.sync_changed(changes, self.node):
+            return False
+        for ident, hit in updates:
+            if hit is None:
+                cache.pop(ident, None)
+            else:
+                cache[ident] = hit
+        return True
 
     def node_ip(self) -> str | None:
         """The node's InternalIP, as kube-proxy learns it from its Node object."""
         node = self.api.get("Node", "", self.node) or {}
         return next((a["address"] for a in node.get("status", {}).get("addresses", []) if a.get("type") == "InternalIP"), None)
 
-    def _synced(self) -> None:
+    def _synced(self, *, full: bool = False) -> None:
         self.dirty = False
         self.last_sync = self.ns.world.clock
+        if full:
+            self.last_full_sync = self.last_sync
         self.syncs += 1
 
     def _ensure_jumps(self, table: str, rules: RuleSet) -> None:

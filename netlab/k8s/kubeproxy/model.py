@@ -73,6 +73,7 @@ class ServicePort:
     _name: str | None = field(default=None, init=False, repr=False, compare=False)
     _hash: str | None = field(default=None, init=False, repr=False, compare=False)
     _key: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    ipvs_cache: tuple | None = field(default=None, init=False, repr=False, compare=False)  # ipvs_mode's, per node
 
     @property
     def name_string(self) -> str:
