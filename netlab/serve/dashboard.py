@@ -31,6 +31,7 @@ from textual.widgets.option_list import Option
 
 from netlab.serve.hub import FAULTS
 from netlab.serve.protocol import ProtocolError
+from netlab.tui.crash import OneLineCrash
 from netlab.tui.screens.watch import WatchScreen
 
 # (key, header, sort key of a hub row): the hub's row fields are in netlab.serve.hub.Member.row
@@ -258,7 +259,7 @@ class DashboardScreen(Screen):
         self.app.left_watch()
 
 
-class DashboardApp(App):
+class DashboardApp(OneLineCrash, App):
     """The instructor's view of the classroom (see the module docstring for the keys)."""
 
     TITLE = "netlab classroom"

@@ -4,11 +4,12 @@ from __future__ import annotations
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 
+from netlab.tui.crash import OneLineCrash
 from netlab.tui.screens.lab import LabScreen
 from netlab.tui.screens.title import HelpScreen, MessageScreen, TitleScreen
 
 
-class NetlabApp(App):
+class NetlabApp(OneLineCrash, App):
     """`netlab`: start on the title screen, or straight in a lab (`netlab sandbox`)."""
 
     CSS_PATH = "app.tcss"

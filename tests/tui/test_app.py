@@ -239,3 +239,28 @@ async def test_the_highlighted_hop_stays_in_view_when_its_detail_grows():
         top = hops._index_to_line[encap]  # the option's first line in the list (Textual is pinned)
         bottom = top + hops._heights[encap]
         assert hops.scroll_y <= top and bottom <= hops.scroll_y + hops.scrollable_content_region.height
+
+
+async def test_a_bug_in_the_app_is_one_line_and_a_crash_log_not_a_traceback(tmp_path, monkeypatch, capsys):
+    import os
+
+    from netlab.tui.app import NetlabApp
+
+    monkeypatch.setenv("NETLAB_DATA_DIR", str(tmp_path))
+    app = NetlabApp()
+
+    def broken() -> None:
+        raise ValueError("a deliberate bug")
+
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            app.call_later(broken)
+            await pilot.pause()
+    except ValueError:
+        pass  # Pilot re-raises the app's exception for the test framework
+    err = capsys.readouterr().err
+    assert "netlab: internal error: ValueError: a deliberate bug (details in" in err
+    assert "crash.log" in err and "Traceback" not in err and "locals" not in err
+    log = (tmp_path / "crash.log").read_text()
+    assert "Traceback" in log and "a deliberate bug" in log and os.path.getsize(tmp_path / "crash.log") > 0
