@@ -364,9 +364,21 @@ class Table:
     def user_chains(self) -> list[Chain]:
         return sorted((c for c in self.chains.values() if c.policy is None), key=lambda c: c.name)
 
+    def ref_counts(self) -> dict[str, int]:
+        """Chain name → how many rules jump or go to it. Kept up to date by the programs'
+        replace_chains and splice; anything else that changes the table sets `refs` to None,
+        and the counts are taken again here, once, when next asked."""
+        refs = self.refs
+        if refs is None:
+            refs = {}
+            get = refs.get
+            for chain in self.chains.values():
+                for name in chain.targets():  # a chain not built yet declares its targets
+                    refs[name] = get(name, 0) + 1
+            self.refs = refs
+        return refs
+
     def references(self, name: str) -> int:
-        """How many rules jump or go to `name` (the `(N references)` of iptables -L)."""
-        n = 0
-        for chain in self.chains.values():
-            n += chain.targets().count(name)
-        return n
+        """How many rules jump or go to `name` (the `(N references)` of iptables -L): one
+        lookup, so listing every chain costs one pass over the table, not one per chain."""
+        return self.ref_counts().get(name, 0)

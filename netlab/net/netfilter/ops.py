@@ -396,13 +396,7 @@ def _chain(name: str, policy: str | None, rules: Iterable[Rule] | RuleSource) ->
 
 
 def _references(t: Table) -> dict[str, int]:
-    refs = t.refs
-    if refs is None:
-        refs = {}
-        for c in t.chains.values():
-            _count(refs, c.targets(), +1)
-        t.refs = refs
-    return refs
+    return t.ref_counts()
 
 
 def _count(refs: dict[str, int], names, delta: int) -> None:

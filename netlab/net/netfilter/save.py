@@ -146,6 +146,7 @@ def _chain_line(stage: _Stage, line: str, lineno: int, counters: bool) -> None:
             raise _fail(err.message, lineno) from None
     else:
         c.rules = []  # a declared chain starts empty, even with --noflush
+        t.refs = None  # its jumps went: count references again when next asked (-X)
 
 
 def _rule_line(stage: _Stage, line: str, lineno: int, counters: bool) -> None:
@@ -187,12 +188,14 @@ def _apply(stage: _Stage, p) -> None:
         rule = p.rule
         _check_nonjump(stage, chain, rule)
         chain.rules.append(rule)
+        stage.staged.refs = None  # a new jump: count references again when next asked (-X)
     elif op == "I":
         chain = stage.chain(t, p.chain)
         if (p.num or 1) > len(chain.rules) + 1:
             raise IptablesError("Index of insertion too big.")
         _check_nonjump(stage, chain, p.rule)
         chain.rules.insert((p.num or 1) - 1, p.rule)
+        stage.staged.refs = None
     elif op == "D":
         stage.delete(t, p.chain, p.num if p.num is not None else p.rule)
     elif op == "R":
