@@ -232,3 +232,21 @@ def test_ipvs_mode_reaches_every_endpoint_and_rejects_nothing_it_should_not():
     assert chosen == web and outcomes == {"open"} and masq <= {False, "hairpin"}  # rr: every server in turn; KUBE-LOOP-BACK masquerades the hairpin
     chosen, masq, outcomes = send(lab, "client", "192.168.0.10", 30080, 6)
     assert chosen == web and outcomes == {"open"} and masq == {True}
+
+
+def test_ipvs_loop_back_set_holds_only_the_nodes_own_endpoints():
+    """KUBE-LOOP-BACK is for hairpins, which only a local endpoint can make: upstream skips
+    every endpoint that is not local (`if !ep.IsLocal { continue }`), so node a's set names
+    a's web pods and none of b's (nor solo, which is on b); the hairpin is still masqueraded."""
+    lab = lab_for("ipvs")
+    on = {p["status"]["podIP"]: p["spec"]["nodeName"] for ns in ("default", "kube-system")
+          for p in lab.cluster.api.list("Pod", ns) if p.get("status", {}).get("podIP")}  # every endpoint's node
+    web, solo = pod_ips(lab, "web"), set(pod_ips(lab, "solo"))
+    assert {n for n in web.values()} == {"a", "b"} and on[min(solo)] == "b"
+    for node in ("a", "b"):
+        saved = lab.sh("ipset save KUBE-LOOP-BACK", on=node).output.splitlines()
+        ips = {line.split()[2].split(",")[0] for line in saved if line.startswith("add ")}
+        assert {on[ip] for ip in ips} == {node}
+        assert {ip for ip, n in web.items() if n == node} <= ips and (solo <= ips) == (node == "b")
+    _, masq, outcomes = send(lab, "pod-a", "10.96.0.80", 80, 12)
+    assert "hairpin" in masq and "hairpin-not-masqueraded" not in masq and outcomes == {"open"}

@@ -78,8 +78,10 @@ def contribution(sp: ServicePort, node: str, node_ips: tuple[int, ...]) -> tuple
     vips = [cip]
     suffix = f",{proto}:{port}"
     entries = [("KUBE-CLUSTER-IP", (sp.cluster_ip + suffix,))]
-    if eps:
-        entries.append(("KUBE-LOOP-BACK", tuple([f"{e.ip},{proto}:{e.port},{e.ip}" for e in eps])))
+    # Only this node's endpoints can hairpin through it (upstream: `if !ep.IsLocal { continue }`).
+    loop = tuple([f"{e.ip},{proto}:{e.port},{e.ip}" for e in eps if e.node == node])
+    if loop:
+        entries.append(("KUBE-LOOP-BACK", loop))
     for ip in sp.external_ips:
         addr = parse_ip(ip)
         vs.append(((proto, addr, port), ext))
