@@ -245,12 +245,8 @@ class Hub:
         await self._op_unwatch(member, {})
         if target.mode == "shared":
             group = target.user.group
-            room = self._room(group)
-            try:
-                world = await asyncio.to_thread(room.ensure)
-                snapshot = await asyncio.to_thread(_locked, room, world.snapshot)
-            except Exception as err:
-                self._reply(member, message, error=f"cannot build {group}'s shared lab: {err}")
+            snapshot = await self._snapshot(member, message, group)
+            if snapshot is None:
                 return
             member.watching_group = group
             self._reply(member, message, user=target.user.name, mode="shared", group=group, state=None,
@@ -348,14 +344,20 @@ class Hub:
         if not group:
             self._reply(member, message, error="you are not in a group")
             return
+        snapshot = await self._snapshot(member, message, group)
+        if snapshot is not None:
+            self._reply(member, message, snapshot=snapshot, room=group)
+
+    async def _snapshot(self, member: Member, message: dict, group: str) -> dict | None:
+        """A group's shared lab as a snapshot (built on first use, off the event loop), or
+        None after answering the request with the one-line reason it could not be built."""
         room = self._room(group)
         try:
             world = await asyncio.to_thread(room.ensure)
-            snapshot = await asyncio.to_thread(_locked, room, world.snapshot)
-        except Exception as err:
-            self._reply(member, message, error=f"cannot build the shared lab: {err}")
-            return
-        self._reply(member, message, snapshot=snapshot, room=group)
+            return await asyncio.to_thread(_locked, room, world.snapshot)
+        except Exception as err:  # noqa: BLE001 - a level that fails to build: one line back
+            self._reply(member, message, error=f"cannot build {group}'s shared lab: {err}")
+            return None
 
     async def _op_run(self, member: Member, message: dict) -> None:
         group = member.user.group
