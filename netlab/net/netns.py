@@ -87,6 +87,11 @@ class NetNS:
         self.netns_name: str | None = None  # the name `ip netns` lists on the node, for pod namespaces
         self.devices: dict[str, Device] = {}
         self.by_index: dict[int, Device] = {}
+        # address -> the (device, IfAddr) pairs that hold it, for "is this one of our addresses?"
+        # per packet: a scan of every address is 20,000 long with kube-ipvs0 in ipvs mode.
+        # Kept by addr_add, addr_del, host_addrs_sync, add_device and remove_device, the only
+        # ways addresses come and go.
+        self.addr_index: dict[int, list[tuple[Device, IfAddr]]] = {}
         self._next_ifindex = 1
         self.fib = Fib()
         self.neigh = NeighTable(lambda: world.clock)
@@ -115,6 +120,8 @@ class NetNS:
         dev.ns = self
         self.devices[dev.name] = dev
         self.by_index[dev.ifindex] = dev
+        for a in dev.addrs:
+            self._index_add(dev, a)
         return dev
 
     def remove_device(self, dev: Device) -> None:
@@ -126,6 +133,8 @@ class NetNS:
             dev.remove_port(port)
         del self.devices[dev.name]
         del self.by_index[dev.ifindex]
+        for a in dev.addrs:
+            self._index_del(dev, a)
         dev.ns = None
 
     def rename_device(self, dev: Device, new: str) -> None:
@@ -162,6 +171,7 @@ class NetNS:
         secondary = any(network(a.ip, a.plen) == network(ip, plen) and a.plen == plen for a in dev.addrs)
         a = IfAddr(ip, plen, broadcast_addr, scope, label, metric, noprefixroute, secondary)
         dev.addrs.append(a)
+        self._index_add(dev, a)
         self._local_route(dev, a)
         if dev.admin_up:
             self._addr_routes(dev, a)
@@ -181,7 +191,13 @@ class NetNS:
             wanted = {ip for ip in wanted if ip in only}
         gone = have - wanted
         if gone:
-            dev.addrs[:] = [a for a in dev.addrs if not (a.plen == 32 and a.ip in gone)]
+            keep = []
+            for a in dev.addrs:
+                if a.plen == 32 and a.ip in gone:
+                    self._index_del(dev, a)
+                else:
+                    keep.append(a)
+            dev.addrs[:] = keep
             fib = self.fib
             # _drop_addr_routes, for all of them at once (and without sorting every table)
             doomed = [r for t in fib.tables.values() for bucket in t.by_plen.values() for routes in bucket.values()
@@ -191,6 +207,7 @@ class NetNS:
         for ip in sorted(wanted - have):
             a = IfAddr(ip, 32, None, SCOPE_UNIVERSE, None, 0, False, False)
             dev.addrs.append(a)
+            self._index_add(dev, a)
             self._local_route(dev, a)
             if dev.admin_up:
                 self._addr_routes(dev, a)
@@ -199,9 +216,26 @@ class NetNS:
         for a in dev.addrs:
             if a.ip == ip and (plen is None or a.plen == plen):
                 dev.addrs.remove(a)
+                self._index_del(dev, a)
                 self._drop_addr_routes(dev, a)
                 return a
         raise NetError(EADDRNOTAVAIL)
+
+    def _index_add(self, dev: Device, a: IfAddr) -> None:
+        self.addr_index.setdefault(a.ip, []).append((dev, a))
+
+    def _index_del(self, dev: Device, a: IfAddr) -> None:
+        held = self.addr_index.get(a.ip)
+        if held is None:
+            return
+        held[:] = [(d, x) for d, x in held if not (d is dev and x is a)]
+        if not held:
+            del self.addr_index[a.ip]
+
+    def has_addr(self, ip: int) -> bool:
+        """Is `ip` an address of any device in this namespace? (Not the local table: a
+        route can make an address local without any device holding it.)"""
+        return ip in self.addr_index
 
     def _local_route(self, dev: Device, a: IfAddr) -> None:
         table = self.fib.table(RT_TABLE_LOCAL)
@@ -322,7 +356,7 @@ class NetNS:
         # arp_ignore=0: answer for any local address, whichever interface asked.
         if self.sysctl.get("net.ipv4.conf.all.arp_ignore", "0") == "0":
             return True
-        return any(a.ip == target for a in dev.addrs)
+        return any(d is dev for d, _ in self.addr_index.get(target, ()))
 
     def release_queued(self, dev: Device, entry, released: list) -> None:
         for pkt, trace in released:
@@ -372,7 +406,7 @@ class NetNS:
         its output route and is not checked). Why kube-proxy masquerades hairpin traffic."""
         if self.sysctl.get("net.ipv4.conf.all.accept_local", "0") == "1":
             return False
-        return any(a.ip == src for d in self.devices.values() for a in d.addrs)
+        return src in self.addr_index
 
     def ip_forward(self, in_dev: Device, pkt: IPv4, route: Route, trace: Trace) -> None:
         if pkt.ttl <= 1:

@@ -293,7 +293,7 @@ def route_get(ns: NetNS, dst: int, *, src: int = 0, oif: Device | None = None, u
     if src:
         if is_multicast(src) or src == LBCAST or is_zeronet(src):
             raise RtnlError("EINVAL")
-        if not any(a.ip == src for d in ns.devices.values() for a in d.addrs):
+        if not ns.has_addr(src):
             raise RtnlError("ENETUNREACH")
     lo = ns.devices["lo"]
     if oif is not None and not oif.admin_up:
@@ -380,7 +380,7 @@ def route_get_input(ns: NetNS, dst: int, src: int, iif: Device) -> RouteAnswer:
 def _source_is_local(ns: NetNS, src: int) -> bool:
     """fib_validate_source: a packet from outside claiming one of our addresses is martian."""
     return ns.sysctl.get("net.ipv4.conf.all.accept_local", "0") != "1" and \
-        any(a.ip == src for d in ns.devices.values() for a in d.addrs)
+        ns.has_addr(src)
 
 
 def _brd_input(ns, dst, src, iif, lo, route=None) -> RouteAnswer:
