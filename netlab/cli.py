@@ -208,40 +208,31 @@ def _main(argv: list[str]) -> int:
 
 
 def _dns_serve(lab, port: int) -> int:
-    """`netlab dns serve`: until Ctrl-C or SIGTERM, both of which stop it cleanly."""
-    import signal
-
+    """`netlab dns serve`: the lab's CoreDNS on a real UDP/TCP port."""
     from netlab.apps.dns.server import DnsServer
 
-    try:
-        server = DnsServer(lab, "127.0.0.1", port)
-    except OSError as err:
-        print(f"netlab dns serve: cannot listen on 127.0.0.1:{port}: {err.strerror}", file=sys.stderr)
-        return 1
-    print(server.describe(), flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: server.stop())
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
-    return 0
+    return _serve_until_stopped("dns serve", lambda: DnsServer(lab, "127.0.0.1", port), port)
 
 
 def _http_serve(lab, port: int) -> int:
-    """`netlab http serve`: until Ctrl-C or SIGTERM, both of which stop it cleanly."""
-    import signal
-
+    """`netlab http serve`: the lab's ingress on a real TCP port."""
     from netlab.apps.ingress.serve import LabHttpServer, NoIngress
 
+    return _serve_until_stopped("http serve", lambda: LabHttpServer(lab, "127.0.0.1", port), port, NoIngress)
+
+
+def _serve_until_stopped(name: str, make, port: int, *refusals: type[Exception]) -> int:
+    """Run a server from `make()` until Ctrl-C or SIGTERM, both of which stop it cleanly.
+    `refusals` are the server's own reasons not to start (one line each)."""
+    import signal
+
     try:
-        server = LabHttpServer(lab, "127.0.0.1", port)
-    except NoIngress as err:
-        print(f"netlab http serve: {err}", file=sys.stderr)
+        server = make()
+    except refusals as err:
+        print(f"netlab {name}: {err}", file=sys.stderr)
         return 1
     except OSError as err:
-        print(f"netlab http serve: cannot listen on 127.0.0.1:{port}: {err.strerror}", file=sys.stderr)
+        print(f"netlab {name}: cannot listen on 127.0.0.1:{port}: {err.strerror}", file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, lambda *_: server.stop())  # before the line a caller waits for
     print(server.describe(), flush=True)
