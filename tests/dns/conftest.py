@@ -1,11 +1,7 @@
-import os
-
 import pytest
+from dnslab import LAB_FILE
 
 from netlab.lab import Lab
-
-LAB_FILE = os.path.join(os.path.dirname(__file__), "dns_lab.yaml")
-DNS = "10.96.0.10"
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +14,3 @@ def dlab():
 def fresh():
     """The DNS lab, for tests that change it."""
     return Lab.load(LAB_FILE)
-
-
-def pod_ns(lab, name: str, namespace: str = "default"):
-    return lab.cluster.pod_ns[f"{namespace}/{name}"]

@@ -3,7 +3,7 @@ Corefile that does not parse keeps the running configuration and says why in the
 import copy
 
 import dns.rcode
-from conftest import DNS, pod_ns
+from dnslab import DNS, pod_ns
 
 from netlab.apps.dns.resolver import query
 

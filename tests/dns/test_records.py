@@ -3,7 +3,7 @@ import dns.flags
 import dns.rcode
 import dns.rdatatype
 import pytest
-from conftest import DNS, pod_ns
+from dnslab import DNS, pod_ns
 
 from netlab.apps.dns.resolver import query
 

@@ -1,7 +1,7 @@
 """The pod's stub resolver: glibc's search order, queries counted, resolv.conf per dnsPolicy,
 /etc/hosts with hostAliases, and what a lookup does when kube-dns has no endpoints."""
 import pytest
-from conftest import DNS, pod_ns
+from dnslab import pod_ns
 
 from netlab.apps.dns.resolver import candidates, lookup, resolv_conf
 

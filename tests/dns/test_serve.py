@@ -11,7 +11,7 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 import pytest
-from conftest import LAB_FILE
+from dnslab import LAB_FILE
 
 from netlab.apps.dns.server import DnsServer
 
