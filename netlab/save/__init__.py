@@ -14,6 +14,7 @@ The API the TUI calls:
     save(path, lab, run)                  write a save (atomically); returns path
     load(path, level=None) -> (lab, run)  rebuild; `level` defaults to the save's level id
     undo(run) -> (lab, run)               the same world minus the last change (a new Lab)
+    rewind(run, n) -> (lab, run)          the world after the first n lines (a new Lab)
     quicksave(lab, run) / quickload(level_id)   one slot per level in the save dir
     autosave(lab, run)                    on exit and on completion: `<id>-auto.nlsave`
     save_dir() / set_save_dir(path)       `saves/` unless `--save-dir` or $NETLAB_SAVE_DIR
@@ -29,7 +30,7 @@ from netlab.save.fingerprint import differences, fingerprint
 from netlab.save.format import FORMAT, SaveError, decode, encode, read, write_atomic
 
 __all__ = ["FORMAT", "SaveError", "autosave", "dumps", "fingerprint", "load", "loads", "quickload", "quicksave",
-           "replay", "save", "save_dir", "set_save_dir", "undo"]
+           "replay", "rewind", "save", "save_dir", "set_save_dir", "undo"]
 
 EXTENSION = ".nlsave"
 _save_dir: str | None = None
@@ -164,18 +165,34 @@ def undo(run):
     """(lab, run) for the same world minus the last state-changing line (reads after it
     are kept). A new Lab: the caller swaps it in. SaveError when there is nothing to undo."""
     from netlab.levels.changes import is_change
-    from netlab.levels.run import LevelRun
 
-    history = list(run.lab.session.history)
+    history = run.lab.session.history
     injected = set(run.injected)  # an instructor's fault is not the learner's to undo
     last = next((i for i in range(len(history) - 1, -1, -1) if is_change(history[i]) and i not in injected), None)
     if last is None:
         raise SaveError("nothing to undo")
-    shift = lambda i: i - 1 if i > last else i  # noqa: E731 - indices after the dropped line move up
-    edits = [(shift(i), t) for i, t in run.edits if i != last]
+    return _without(run, {last})
+
+
+def rewind(run, length: int):
+    """(lab, run) as the world was after the first `length` lines of the run's history
+    (a line stopped half way by a classroom limit is taken back this way)."""
+    return _without(run, set(range(length, len(run.lab.session.history))))
+
+
+def _without(run, dropped: set[int]):
+    """The run replayed from its setup without the history lines at `dropped`: later
+    indices (editor texts, clock advances, injected faults) move up to match."""
+    from netlab.levels.run import LevelRun
+
+    def shift(i: int) -> int:
+        return i - sum(1 for d in dropped if d < i)
+
+    edits = [(shift(i), t) for i, t in run.edits if i not in dropped]
     advances = [(shift(i), s) for i, s in run.advances]
-    injected = [shift(i) for i in run.injected]
-    lab = replay(run.setup, history[:last] + history[last + 1:], advances, edits)
+    injected = [shift(i) for i in run.injected if i not in dropped]
+    history = [line for i, line in enumerate(run.lab.session.history) if i not in dropped]
+    lab = replay(run.setup, history, advances, edits)
     new = LevelRun(lab, run.level, run.setup, hints_used=run.hints_used, seconds=run.seconds(), advances=advances,
                    edits=edits, injected=injected)
     return lab, new

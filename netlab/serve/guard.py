@@ -56,7 +56,10 @@ class CommandGuard:
             watchdog.finish()  # again: the stop may have landed inside the first call
             result = None
         if result is None:
-            replacement = _without_last(run, history_before)
+            from netlab.save import rewind
+
+            replacement = rewind(run, history_before)
+            replacement[1].solved = run.solved
             return Result(f"netlab: stopped: `{line}` used more than {self.limits.cpu_per_command:g} s of CPU "
                           f"(this classroom's limit); nothing was changed\n", 1), replacement
         return self._cap(result), None
@@ -107,19 +110,3 @@ class _Watchdog(threading.Thread):
         if self.stopped.is_set():
             # The exception may still be pending if the command ended just as it fired: clear it.
             ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self.target), None)
-
-
-def _without_last(run, history_before: int):
-    """(lab, run) as before the stopped line: replayed from the run's setup."""
-    from netlab.levels.run import LevelRun
-    from netlab.save import replay
-
-    history = list(run.lab.session.history)[:history_before]
-    edits = [(i, t) for i, t in run.edits if i < history_before]
-    advances = [(i, s) for i, s in run.advances if i <= history_before]
-    lab = replay(run.setup, history, advances, edits)
-    injected = [i for i in run.injected if i < history_before]
-    new = LevelRun(lab, run.level, run.setup, hints_used=run.hints_used, seconds=run.seconds(), advances=advances,
-                   edits=edits, injected=injected)
-    new.solved = run.solved
-    return lab, new
