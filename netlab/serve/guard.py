@@ -44,8 +44,7 @@ class CommandGuard:
         if getattr(run, "shared", False):  # the hub runs shared lines; only output is capped here
             return self._cap(run.sh(line)), None
         history_before = len(run.lab.session.history)
-        stopped = threading.Event()
-        watchdog = _Watchdog(threading.get_ident(), self.limits.cpu_per_command, stopped)
+        watchdog = _Watchdog(threading.get_ident(), self.limits.cpu_per_command)
         watchdog.start()
         try:
             try:
@@ -54,8 +53,6 @@ class CommandGuard:
                 watchdog.finish()
         except CommandStopped:
             watchdog.finish()  # again: the stop may have landed inside the first call
-            result = None
-        if result is None:
             from netlab.save import rewind
 
             replacement = rewind(run, history_before)
@@ -78,11 +75,11 @@ class CommandGuard:
 class _Watchdog(threading.Thread):
     """Polls the command thread's CPU clock; past the budget, raises CommandStopped in it."""
 
-    def __init__(self, ident: int, budget: float, stopped: threading.Event) -> None:
+    def __init__(self, ident: int, budget: float) -> None:
         super().__init__(name="netlab-watchdog", daemon=True)
         self.target = ident
         self.budget = budget
-        self.stopped = stopped
+        self.stopped = threading.Event()
         self.clock = time.pthread_getcpuclockid(ident)
         self.start_cpu = time.clock_gettime(self.clock)
         self._done = threading.Event()
