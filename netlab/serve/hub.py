@@ -66,21 +66,14 @@ class Room:
         self.lock = threading.Lock()
 
     def ensure(self):
+        from netlab.levels import load_level, start_sandbox
         from netlab.serve.shared import SharedWorld
 
         with self.lock:
             if self.world is None:
-                if self.level:
-                    from netlab.levels import load_level
-
-                    level = load_level(self.level)
-                    lab, run = level.start()
-                    self.world = SharedWorld(run.setup, level)
-                else:
-                    from netlab.levels import start_sandbox
-
-                    lab, run = start_sandbox(None)
-                    self.world = SharedWorld(run.setup, None)
+                level = load_level(self.level) if self.level else None
+                lab, run = level.start() if level is not None else start_sandbox(None)
+                self.world = SharedWorld(run.setup, level, lab)  # the lab just built, not a second build
             return self.world
 
 

@@ -45,10 +45,11 @@ def unpack_setup(data: dict) -> Setup:
 class SharedWorld:
     """A lab plus one shell session per user, changed only through `apply()`."""
 
-    def __init__(self, setup: Setup, level: Level | None) -> None:
+    def __init__(self, setup: Setup, level: Level | None, lab=None) -> None:
+        """`lab`: the world `setup` builds, if the caller has just built it."""
         self.setup = setup
         self.level = level
-        self.lab = setup.build()
+        self.lab = lab if lab is not None else setup.build()
         self.sessions: dict[str, Session] = {}
         self.log: list[Entry] = []
 

@@ -87,3 +87,12 @@ def test_forbidden_lines_are_refused_before_they_reach_the_hub():
     result = run.sh("kubectl get pods")
     assert result.exit_code == 1 and "forbidden" in result.output
     assert sent == []
+
+
+def test_a_world_made_from_the_lab_a_level_just_built_matches_its_replicas():
+    level = load_level("hairpin")
+    lab, run = level.start()
+    hub = SharedWorld(run.setup, level, lab)  # what the hub's room does: no second build
+    assert hub.lab is lab
+    hub.apply("bob", "ssh node-a iptables -t nat -S")
+    assert fingerprint(SharedWorld.from_snapshot(hub.snapshot()).lab) == fingerprint(hub.lab)
