@@ -12,12 +12,8 @@
 """
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
-import signal
 import sys
-import tempfile
 import time
 
 
@@ -86,6 +82,8 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def _serve(args) -> int:
+    import asyncio
+
     from netlab.serve.limits import from_args
     from netlab.serve.roster import load_roster
 
@@ -119,6 +117,11 @@ def _serve(args) -> int:
 
 
 async def _main(args, roster, limits, host, port, record_path, save_root, launcher) -> int:
+    import asyncio
+    import shutil
+    import signal
+    import tempfile
+
     from netlab.serve.hub import Hub
     from netlab.serve.record import Record
     from netlab.serve.server import Classroom, load_host_key, start
